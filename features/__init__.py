@@ -1,0 +1,1 @@
+"""Reading a CRM history and turning it into point-in-time features."""

@@ -1,0 +1,207 @@
+"""Table files: finding them in a history folder, reading them raw, writing atomically.
+
+A history folder holds one file per table, ``<table>.parquet``, ``<table>.csv``
+or ``<table>.csv.gz`` (a Parquet dataset folder ``<table>.parquet/``, as Spark
+writes it, counts as a Parquet file). Nothing here depends on how any one tool
+names its ids or lays out its rows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import tempfile
+import zlib
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .contract import TABLES
+from .problems import ProblemLog
+
+FORMATS: dict[str, str] = {".csv.gz": "csv", ".csv": "csv", ".parquet": "parquet"}
+OUTPUT_FORMATS: tuple[str, ...] = (".parquet", ".csv", ".csv.gz")
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``('accounts', '.csv.gz')`` for ``Accounts.CSV.gz``; the suffix is lower-cased."""
+    low = name.lower()
+    for suffix in FORMATS:
+        if low.endswith(suffix):
+            return low[: -len(suffix)], suffix
+    stem, dot, ext = low.partition(".")
+    return stem, (dot + ext if dot else "")
+
+
+def discover(folder: Path, log: ProblemLog) -> dict[str, Path]:
+    """The file of each contract table in ``folder``.
+
+    Records a problem for two files of one table and for a table file in a
+    format that is neither CSV nor Parquet. Files that are not named after a
+    table are ignored.
+    """
+    found: dict[str, list[Path]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        stem, suffix = split_name(entry.name)
+        if stem not in TABLES:
+            continue
+        if suffix not in FORMATS or (entry.is_dir() and suffix != ".parquet"):
+            log.problem(
+                entry.name,
+                None,
+                f"table '{stem}' must be a CSV, CSV.gz or Parquet file named {stem}.csv, {stem}.csv.gz "
+                f"or {stem}.parquet; export it again in one of those formats",
+            )
+            continue
+        found.setdefault(stem, []).append(entry)
+    files: dict[str, Path] = {}
+    for table, paths in found.items():
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            log.problem(table, None, f"{len(paths)} files for one table ({names}); keep exactly one")
+        else:
+            files[table] = paths[0]
+    return files
+
+
+def read_raw(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
+    """Read one table file without interpreting values.
+
+    CSV cells come back as strings (empty cells as ``""``) so that no value is
+    guessed at here; Parquet columns keep their stored types. Returns None and
+    records a problem when the file cannot be read as its format.
+    """
+    fmt = FORMATS[split_name(path.name)[1]]
+    if fmt == "parquet":
+        return _read_parquet(path, table, log)
+    return _read_csv(path, table, log)
+
+
+def _read_parquet(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
+    try:
+        arrow = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        log.problem(path.name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{table}' again")
+        return None
+    return arrow.to_pandas()
+
+
+def _read_csv(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
+    compression = "gzip" if path.name.lower().endswith(".gz") else None
+    try:
+        opener = gzip.open if compression else open
+        with opener(path, "rb") as fh:
+            head = fh.read(65536)
+    except (OSError, EOFError, zlib.error) as exc:
+        log.problem(path.name, None, f"is not a readable gzip file ({_first_line(exc)}); compress it again with gzip")
+        return None
+    if b"\x00" in head:
+        log.problem(path.name, None, f"is not a CSV file (it holds binary data); export table '{table}' as CSV or Parquet")
+        return None
+    try:
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            encoding="utf-8-sig",
+            compression=compression,
+            skipinitialspace=False,
+        )
+    except pd.errors.EmptyDataError:
+        log.problem(path.name, None, "is empty: not even a header row; export the table with its header")
+    except UnicodeDecodeError:
+        log.problem(path.name, None, "is not UTF-8 text; save it as UTF-8 CSV")
+    except (pd.errors.ParserError, ValueError, OSError, EOFError, zlib.error) as exc:
+        log.problem(path.name, None, f"is not a well-formed CSV file ({_first_line(exc)}); export it again")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def output_suffix(path: Path) -> str:
+    """The output format of ``path`` by its extension, or raise a clear ValueError."""
+    _, suffix = split_name(path.name)
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"{path}: the output format is chosen by the extension; use .parquet, .csv or .csv.gz")
+    return suffix
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` as Parquet or CSV by its extension, atomically.
+
+    The file is written next to its destination and renamed into place, so a
+    crash leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    suffix = output_suffix(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_history(tables: dict[str, pd.DataFrame], folder: str | Path, fmt: str = "parquet", overwrite: bool = False) -> list[Path]:
+    """Write a set of contract tables into ``folder``, one file per table, all or nothing.
+
+    Parameters
+    ----------
+    tables : dict
+        ``{table name: DataFrame}``.
+    folder : path
+        Destination folder; created if missing.
+    fmt : {'parquet', 'csv', 'csv.gz'}
+        File format.
+    overwrite : bool
+        Replace table files already in ``folder`` (of any format). Without it a
+        folder that already holds a table file is refused, since two files of
+        one table would make the history unreadable.
+
+    Raises
+    ------
+    FileExistsError
+        ``folder`` already holds table files and ``overwrite`` is false.
+    """
+    suffix = "." + fmt.lstrip(".")
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"format '{fmt}' is not one of parquet, csv, csv.gz")
+    folder = Path(folder)
+    existing = []
+    if folder.exists():
+        existing = [p for p in sorted(folder.iterdir()) if split_name(p.name)[0] in TABLES and not p.name.startswith(".")]
+        if existing and not overwrite:
+            names = ", ".join(p.name for p in existing)
+            raise FileExistsError(
+                f"{folder} already holds a CRM history ({names}); choose an empty folder or pass --overwrite"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    # Everything is written to a staging folder first: a failure half way
+    # leaves the destination as it was.
+    staging = Path(tempfile.mkdtemp(prefix=".mqa-staging-", dir=folder))
+    try:
+        written = [write_frame(frame, staging / f"{name}{suffix}") for name, frame in tables.items()]
+        for p in existing:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        final = []
+        for p in written:
+            os.replace(p, folder / p.name)
+            final.append(folder / p.name)
+        return final
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,368 @@
+"""Reading and validating a CRM history folder.
+
+:func:`read_history` is the one entry point: it finds the table files, reads
+them, maps the user's column names, converts every value to the contract's
+type, checks the whole history, and only then ties contacts, activities,
+intent and signals to accounts. Every contract breach found anywhere is raised
+together in one :class:`~mqa.features.problems.DataError`; problems that lose
+nothing become notices in :attr:`History.notices`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import contract as c
+from .coerce import CONVERTERS, EXPECTED, empty_column, is_missing
+from .config import Config
+from .files import discover, read_raw
+from .matching import (
+    FREE_MAIL_DOMAINS,
+    MatchReport,
+    domain_index,
+    match_activities,
+    match_by_account_or_domain,
+    match_contacts,
+)
+from .problems import DataError, Notice, Problem, ProblemLog
+from .titles import complete_roles
+
+
+@dataclass
+class History:
+    """A validated CRM history.
+
+    Attributes
+    ----------
+    tables : dict of DataFrame
+        Every contract table, always present: a table missing from the folder
+        is an empty frame with the contract's columns and dtypes. All contract
+        columns exist (missing ones are all-NA). Timestamps are UTC.
+        ``contacts`` gains ``email_domain`` and ``matched_by``; ``activities``
+        gains ``matched_by`` and has ``account_id`` filled by matching (empty
+        where unmatched); ``intent`` and ``signals`` have ``account_id`` filled
+        from ``domain`` where needed.
+    present : tuple of str
+        Tables that were in the folder.
+    files : dict
+        ``{table: file name}``.
+    notices : list of Notice
+        What was reported without stopping the run.
+    matching : MatchReport
+        How rows were tied to accounts.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    present: tuple[str, ...]
+    files: dict[str, str]
+    notices: list[Notice] = field(default_factory=list)
+    matching: MatchReport = field(default_factory=MatchReport)
+    folder: str = ""
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def date_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """Earliest and latest event time over activities, intent, signals and opportunities."""
+        stamps = [
+            self.tables["activities"]["timestamp"],
+            self.tables["intent"]["date"],
+            self.tables["signals"]["date"],
+            self.tables["opportunities"]["created_at"],
+            self.tables["opportunities"]["closed_at"],
+        ]
+        lows = [s.min() for s in stamps if s.notna().any()]
+        highs = [s.max() for s in stamps if s.notna().any()]
+        return (min(lows), max(highs)) if lows else (None, None)
+
+    def summary(self) -> str:
+        """A short human summary: rows per table, date range, matching, notices.
+
+        It names tables, counts and domains only: never a person's name or email.
+        """
+        lines = [f"CRM history {self.folder}".rstrip()]
+        for name in c.TABLE_ORDER:
+            if name in self.present:
+                lines.append(f"  {name:<14}{len(self.tables[name]):>12,} rows  ({self.files[name]})")
+            else:
+                lines.append(f"  {name:<14}{'-':>12}       (no file: no such signal)")
+        lo, hi = self.date_range()
+        if lo is not None:
+            lines.append(f"  events from {lo:%Y-%m-%d} to {hi:%Y-%m-%d}")
+        m = self.matching
+        if m.activities_total:
+            by = ", ".join(f"{k} {v:,}" for k, v in m.activities_by_method.items())
+            lines.append(
+                f"  activity match rate {m.match_rate:.1%}: {m.activities_total - m.activities_unmatched:,} of "
+                f"{m.activities_total:,} matched ({by}); {m.activities_unmatched:,} unmatched"
+            )
+        if "contacts" in self.present:
+            lines.append(
+                f"  contacts matched by email domain {m.contacts_matched_by_domain:,}; without an account {m.contacts_unmatched:,}"
+            )
+        if m.ambiguous_domains:
+            lines.append(f"  domains shared by several accounts: {len(m.ambiguous_domains):,} (oldest account chosen)")
+        if self.notices:
+            lines.append(f"  reported ({len(self.notices)}):")
+            lines.extend(f"    - {n}" for n in self.notices)
+        else:
+            lines.append("  nothing to report")
+        return "\n".join(lines)
+
+
+def read_history(folder: str | Path, config: Config | None = None, purpose: str = "train") -> History:
+    """Read, validate and match a CRM history folder.
+
+    Parameters
+    ----------
+    folder : path
+        Folder with one file per table (see ``DATA_CONTRACT.md``).
+    config : Config, optional
+        Column-name mapping; defaults to none.
+    purpose : {'train', 'predict'}
+        Which tables are required: training needs ``accounts`` and
+        ``opportunities``, prediction only ``accounts``.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    DataError
+        One error listing every contract breach found (table, column, how
+        many rows, example rows and values).
+    """
+    if purpose not in c.REQUIRED_TABLES:
+        raise ValueError(f"purpose must be one of {', '.join(c.REQUIRED_TABLES)}, not {purpose!r}")
+    config = config or Config()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError([Problem(str(folder), None, "no such folder; pass the folder that holds the table files")])
+    log = ProblemLog()
+    files = discover(folder, log)
+    for name in c.REQUIRED_TABLES[purpose]:
+        if name not in files and not any(p.table == name for p in log.problems):
+            log.problem(
+                name, None,
+                f"required table is missing: add {name}.csv, {name}.csv.gz or {name}.parquet to the folder",
+            )
+
+    tables: dict[str, pd.DataFrame] = {}
+    for name, path in files.items():
+        raw = read_raw(path, name, log)
+        if raw is None:
+            continue
+        frame = _typed_table(c.TABLES[name], raw, path.name, config.columns.get(name, {}), log,
+                             required=name in c.REQUIRED_TABLES[purpose])
+        if frame is not None:
+            tables[name] = frame
+
+    if "accounts" in tables:
+        _check_references(tables, log)
+    log.raise_if_any(str(folder))
+
+    present = tuple(n for n in c.TABLE_ORDER if n in tables)
+    for name in c.TABLE_ORDER:
+        if name not in tables:
+            tables[name] = _empty_table(c.TABLES[name])
+    report = MatchReport()
+    tables = _normalise_and_match(tables, log, report)
+    return History(
+        tables=tables,
+        present=present,
+        files={n: files[n].name for n in present},
+        notices=log.notices,
+        matching=report,
+        folder=str(folder),
+    )
+
+
+def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log: ProblemLog) -> pd.DataFrame | None:
+    """Rename the user's columns to contract names; keep only contract columns."""
+    normal = [str(col).strip().lower() for col in raw.columns]
+    seen: dict[str, int] = {}
+    for col in normal:
+        seen[col] = seen.get(col, 0) + 1
+    dup = sorted(col for col, k in seen.items() if k > 1)
+    if dup:
+        log.problem(table.name, dup[0], f"{len(dup)} column name(s) appear twice once case and spaces are ignored ({', '.join(dup)}); keep one of each")
+        return None
+    frame = raw.set_axis(normal, axis=1)
+    rename = {}
+    for contract_col, user_col in mapping.items():
+        key = user_col.lower()
+        if key not in frame.columns:
+            log.problem(
+                table.name, contract_col,
+                f"the configuration maps it to '{user_col}', which is not a column of the file; "
+                f"fix [columns.{table.name}] in the configuration",
+            )
+            continue
+        rename[key] = contract_col
+    # A mapped column wins over a column that happens to carry the contract name.
+    frame = frame.drop(columns=[col for col in rename.values() if col in frame.columns and col not in rename])
+    frame = frame.rename(columns=rename)
+    return frame[[col for col in table.names if col in frame.columns]]
+
+
+def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dict[str, str], log: ProblemLog,
+                 required: bool) -> pd.DataFrame | None:
+    """Check one table on its own and return it with contract dtypes.
+
+    The table is returned even when it has problems, so that the checks
+    across tables still run and the one error lists everything.
+    """
+    frame = _map_columns(table, raw, mapping, log)
+    if frame is None:
+        return None
+    missing = [col.name for col in table.columns if col.required and col.name not in frame.columns]
+    for col in missing:
+        log.problem(table.name, col, f"required column is missing from {file_name}; add it, or map your column name to it in the configuration")
+    for group in table.one_of:
+        if not any(col in frame.columns for col in group):
+            log.problem(table.name, None, f"needs one of the columns {' or '.join(group)}; neither is in {file_name}")
+    if required and len(frame) == 0:
+        log.problem(table.name, None, f"{file_name} has a header but no rows; a required table cannot be empty")
+
+    out = pd.DataFrame(index=frame.index)
+    for col in table.columns:
+        if col.name not in frame.columns:
+            out[col.name] = empty_column(col.kind, frame.index)
+            continue
+        raw_col = frame[col.name]
+        values, bad = CONVERTERS[col.kind](raw_col)
+        if bad.any():
+            log.problem(table.name, col.name, f"must be {EXPECTED.get(col.kind, 'a ' + col.kind)}; some values are not",
+                        bad, raw_col.astype(object), col.personal)
+        if col.required:
+            empty = is_missing(raw_col)
+            if empty.any():
+                log.problem(table.name, col.name, "is required but empty", empty)
+        if col.minimum is not None or col.maximum is not None:
+            out_of_range = values.notna() & (
+                (values < col.minimum if col.minimum is not None else False)
+                | (values > col.maximum if col.maximum is not None else False)
+            )
+            out_of_range = out_of_range.fillna(False).astype(bool)
+            if out_of_range.any():
+                log.problem(table.name, col.name, f"must be {_range_text(col)}; some values are not",
+                            out_of_range, raw_col.astype(object), col.personal)
+        if col.unique:
+            dup = values.notna() & values.duplicated(keep=False)
+            if dup.any():
+                log.problem(table.name, col.name, "must be unique; some ids repeat (every copy is listed)",
+                            dup, raw_col.astype(object), col.personal)
+        out[col.name] = values
+
+    if table.name == "opportunities" and "closed_at" in frame.columns:
+        before = (out["closed_at"] < out["created_at"]).fillna(False).astype(bool)
+        if before.any():
+            log.problem("opportunities", "closed_at", "is before created_at; an opportunity cannot close before it is created",
+                        before, out["opportunity_id"].astype(object))
+    return out
+
+
+def _range_text(col: c.Column) -> str:
+    if col.minimum is not None and col.maximum is not None:
+        return f"between {col.minimum:g} and {col.maximum:g}"
+    if col.minimum is not None:
+        return f">= {col.minimum:g}"
+    return f"<= {col.maximum:g}"
+
+
+def _check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    """Contacts and opportunities must point at accounts that exist."""
+    known = pd.Index(tables["accounts"]["account_id"].dropna())
+    for name in ("contacts", "opportunities"):
+        if name not in tables:
+            continue
+        ids = tables[name]["account_id"]
+        unknown = ids.notna() & ~ids.isin(known)
+        if unknown.any():
+            log.problem(name, "account_id", "points at an account that is not in the accounts table; add the account or fix the id",
+                        unknown, ids.astype(object))
+
+
+def _empty_table(table: c.Table) -> pd.DataFrame:
+    index = pd.RangeIndex(0)
+    return pd.DataFrame({col.name: empty_column(col.kind, index) for col in table.columns}, index=index)
+
+
+def _normalise_and_match(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:
+    """Vocabulary clean-up, duplicate activities, and lead-to-account matching."""
+    accounts = tables["accounts"]
+    account_ids = pd.Index(accounts["account_id"])
+    free = accounts["domain"].isin(FREE_MAIL_DOMAINS)
+    if free.any():
+        log.notice("accounts", "domain", "is a free-mail domain, which never matches anything", free, accounts["domain"].astype(object))
+    index, ambiguous = domain_index(accounts)
+    report.ambiguous_domains = ambiguous
+    if ambiguous:
+        shown = list(ambiguous.items())[:3]
+        text = "; ".join(f"{d}: {', '.join(ids)}" for d, ids in shown)
+        log.notice("accounts", "domain", f"{len(ambiguous)} domain(s) belong to several accounts; each is matched to the oldest account ({text})")
+
+    contacts = complete_roles(tables["contacts"])
+    contacts["given_account_id"] = contacts["account_id"]
+    contacts = match_contacts(contacts, index, report)
+    if report.contacts_unmatched:
+        log.notice("contacts", "account_id", "has no account and the email domain matches none; these contacts' activities count only where another clue matches",
+                   contacts["account_id"].isna())
+
+    activities = _clean_activities(tables["activities"], log)
+    activities = match_activities(activities, contacts, account_ids, index, report)
+    if report.activities_unmatched:
+        log.notice("activities", "account_id", f"{report.activities_unmatched:,} of {report.activities_total:,} activities match no account "
+                   f"({report.free_mail_rows:,} only by a free-mail address); they are kept but count for no account",
+                   activities["account_id"].isna())
+    if report.unknown_account_ids:
+        log.notice("activities", "account_id", f"{report.unknown_account_ids:,} activities name an account id that is not in accounts; the next clue was used")
+
+    for name in ("intent", "signals"):
+        t = tables[name].copy()
+        t["account_id"] = match_by_account_or_domain(t, account_ids, index)
+        unmatched = t["account_id"].isna()
+        if unmatched.any():
+            log.notice(name, "account_id", "matches no account by account_id or domain; these rows count for no account", unmatched,
+                       (t["domain"] if "domain" in t else t["account_id"]).astype(object))
+        if name == "signals":
+            t["type"] = t["type"].str.lower()
+        else:
+            t["topic"] = t["topic"].str.strip()
+        tables[name] = t
+
+    opp = tables["opportunities"].copy()
+    opp["type"] = opp["type"].str.lower()
+    tables["opportunities"] = opp
+    tables["contacts"] = contacts.drop(columns=["given_account_id"])
+    tables["activities"] = activities
+    return tables
+
+
+def _clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Activity types to the vocabulary (pricing pages, ``other``) and duplicate ids dropped."""
+    a = activities.copy()
+    kind = a["type"].str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    # The path, not the host or query, decides: vendor.com/pricing is a pricing page,
+    # pricing.vendor.com/blog is not.
+    path = a["url"].str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True).str.replace(r"[?#].*$", "", regex=True)
+    pricing = kind.eq("web_visit") & path.str.contains("/pricing", regex=False, na=False)
+    kind = kind.mask(pricing, "pricing_page_visit")
+    unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES)
+    if unknown.any():
+        names = sorted(kind[unknown].unique())
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        log.notice("activities", "type", f"unknown activity type(s) kept as '{c.OTHER_ACTIVITY}' ({shown})", unknown, kind.astype(object))
+    a["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
+    dup = a["activity_id"].notna() & a["activity_id"].duplicated(keep="first")
+    if dup.any():
+        log.notice("activities", "activity_id", "repeats an earlier activity id; the repeat is dropped as a duplicate", dup, a["activity_id"].astype(object))
+        a = a[~dup.to_numpy()]
+    return a.reset_index(drop=True)
+
+
+__all__ = ["History", "read_history", "DataError"]

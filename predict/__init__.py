@@ -1,0 +1,1 @@
+"""Batch prediction and explanations (builds on ``mqa.features`` and ``mqa.train``)."""

@@ -1,0 +1,214 @@
+"""Bad input: one error that names table, column, rows and the fix; notices that lose nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mqa.features.history import read_history
+from mqa.features.problems import DataError
+
+from .conftest import write_tables
+
+
+def problems_of(folder, **kwargs) -> str:
+    with pytest.raises(DataError) as info:
+        read_history(folder, **kwargs)
+    return str(info.value)
+
+
+def test_missing_required_table(tmp_path, base_tables):
+    del base_tables["accounts"]
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "accounts: required table is missing: add accounts.csv" in msg
+
+
+def test_opportunities_required_for_training_but_not_prediction(tmp_path, base_tables):
+    del base_tables["opportunities"]
+    folder = write_tables(tmp_path / "h", base_tables)
+    assert "opportunities: required table is missing" in problems_of(folder)
+    assert len(read_history(folder, purpose="predict")["accounts"]) == 3
+
+
+def test_missing_required_column(tmp_path, base_tables):
+    base_tables["activities"] = """
+        activity_id,timestamp,contact_id
+        E1,2024-03-01,C1
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "activities: column 'type': required column is missing from activities.csv" in msg
+
+
+def test_intent_needs_account_id_or_domain(tmp_path, base_tables):
+    base_tables["intent"] = """
+        date,topic,score
+        2024-03-01,crm,70
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "intent: needs one of the columns account_id or domain" in msg
+
+
+def test_duplicate_and_empty_primary_ids(tmp_path, base_tables):
+    base_tables["accounts"] = """
+        account_id,domain
+        A1,acme.com
+        A2,beta.io
+        A1,acme2.com
+        ,x.com
+        A3,gamma.co.uk
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "accounts: column 'account_id': must be unique; some ids repeat (every copy is listed); 2 rows (rows 1, 3: 'A1', 'A1')" in msg
+    assert "accounts: column 'account_id': is required but empty; 1 row (row 4)" in msg
+
+
+def test_unparseable_timestamps_and_numbers(tmp_path, base_tables):
+    base_tables["accounts"] = """
+        account_id,domain,employees,annual_revenue,created_at
+        A1,acme.com,12k,100,2024-01-01
+        A2,beta.io,10,lots,03/04/2025
+        A3,gamma.co.uk,n/a,,2024-01-01
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert re.search(r"accounts: column 'employees': must be a whole number.*; 2 rows \(rows 1, 3: '12k', 'n/a'\)", msg)
+    assert re.search(r"accounts: column 'annual_revenue': must be a number.*; 1 row \(row 2: 'lots'\)", msg)
+    assert re.search(r"accounts: column 'created_at': must be an ISO 8601 timestamp.*; 1 row \(row 2: '03/04/2025'\)", msg)
+
+
+@pytest.mark.parametrize(
+    "table, text, column",
+    [
+        ("accounts", "account_id,domain,employees\nA1,acme.com,-1\nA2,beta.io,5\nA3,g.co.uk,1", "employees"),
+        ("accounts", "account_id,domain,annual_revenue\nA1,acme.com,-0.5\nA2,beta.io,5\nA3,g.co.uk,1", "annual_revenue"),
+        ("opportunities", "opportunity_id,account_id,created_at,amount\nO1,A1,2024-01-01,-100", "amount"),
+        ("activities", "timestamp,type,account_id,minutes\n2024-01-01,web_visit,A1,-3", "minutes"),
+    ],
+)
+def test_negative_quantities(tmp_path, base_tables, table, text, column):
+    base_tables[table] = text
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert re.search(rf"{table}: column '{column}': must be >= 0; some values are not; 1 row \(row 1: '-", msg)
+
+
+def test_intent_score_out_of_range(tmp_path, base_tables):
+    base_tables["intent"] = """
+        account_id,date,topic,score
+        A1,2024-03-01,crm,70
+        A1,2024-03-08,crm,140
+        A2,2024-03-08,crm,-1
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "intent: column 'score': must be between 0 and 100; some values are not; 2 rows (rows 2, 3: '140', '-1')" in msg
+
+
+def test_opportunity_closing_before_created(tmp_path, base_tables):
+    base_tables["opportunities"] = """
+        opportunity_id,account_id,created_at,closed_at
+        O1,A1,2024-05-01,2024-04-01
+        O2,A2,2024-05-01,2024-05-01
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "opportunities: column 'closed_at': is before created_at; an opportunity cannot close before it is created; 1 row (row 1: 'O1')" in msg
+
+
+def test_references_to_unknown_accounts(tmp_path, base_tables):
+    base_tables["opportunities"] = """
+        opportunity_id,account_id,created_at
+        O1,A1,2024-05-01
+        O2,NOPE,2024-05-01
+    """
+    base_tables["contacts"] = """
+        contact_id,account_id,email
+        C1,GHOST,secret.person@acme.com
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "opportunities: column 'account_id': points at an account that is not in the accounts table; add the account or fix the id; 1 row (row 2: 'NOPE')" in msg
+    assert "contacts: column 'account_id': points at an account that is not in the accounts table" in msg
+    assert "(row 1: 'GHOST')" in msg
+
+
+def test_two_files_for_one_table(tmp_path, base_tables):
+    folder = write_tables(tmp_path / "h", base_tables)
+    write_tables(folder, {"accounts": base_tables["accounts"]}, fmt="parquet")
+    msg = problems_of(folder)
+    assert "accounts: 2 files for one table (accounts.csv, accounts.parquet); keep exactly one" in msg
+
+
+def test_empty_required_table(tmp_path, base_tables):
+    base_tables["accounts"] = "account_id,domain\n"
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "accounts: accounts.csv has a header but no rows; a required table cannot be empty" in msg
+
+
+def test_empty_optional_table_is_fine(tmp_path, base_tables):
+    base_tables["signals"] = "account_id,date,type\n"
+    h = read_history(write_tables(tmp_path / "h", base_tables))
+    assert len(h["signals"]) == 0
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("accounts.parquet", b"account_id,domain\nA1,acme.com\n", "accounts.parquet: is not a readable Parquet file"),
+        ("accounts.csv", b"PK\x03\x04\x00\x00binary", "accounts.csv: is not a CSV file (it holds binary data)"),
+        ("accounts.csv.gz", b"not gzip at all", "accounts.csv.gz: is not a readable gzip file"),
+        ("accounts.csv", b"", "accounts.csv: is empty: not even a header row"),
+        ("accounts.csv", "account_id\nA1\n\u00e9".encode("latin-1"), "accounts.csv: is not UTF-8 text"),
+        ("accounts.xlsx", b"whatever", "accounts.xlsx: table 'accounts' must be a CSV, CSV.gz or Parquet file"),
+    ],
+)
+def test_files_that_are_not_csv_or_parquet(tmp_path, base_tables, name, content, expected):
+    del base_tables["accounts"]
+    folder = write_tables(tmp_path / "h", base_tables)
+    (folder / name).write_bytes(content)
+    assert expected in problems_of(folder)
+
+
+def test_every_problem_is_listed_in_one_error(tmp_path, base_tables):
+    base_tables["accounts"] = """
+        account_id,domain,employees
+        A1,acme.com,-1
+        A1,beta.io,x
+        A3,gamma.co.uk,1
+    """
+    base_tables["intent"] = "account_id,date,topic,score\nA1,2024-01-01,crm,101\n"
+    with pytest.raises(DataError) as info:
+        read_history(write_tables(tmp_path / "h", base_tables))
+    err = info.value
+    # Duplicate id, negative and unreadable employees, the intent score, and
+    # the contact and opportunity that pointed at the (now missing) A2.
+    assert len(err.problems) == 6
+    assert {p.table for p in err.problems} == {"accounts", "intent", "contacts", "opportunities"}
+    assert str(err).startswith(f"The CRM history in {tmp_path / 'h'} breaks the data contract (6 problems); nothing was written:")
+
+
+def test_personal_values_are_never_echoed(tmp_path, base_tables):
+    base_tables["contacts"] = """
+        contact_id,account_id,name,email
+        C1,A1,Secret Name,secret@acme.com
+        C1,A1,Other Name,other@acme.com
+    """
+    msg = problems_of(write_tables(tmp_path / "h", base_tables))
+    assert "contacts: column 'contact_id': must be unique" in msg
+    assert "secret" not in msg.lower() and "Other Name" not in msg
+
+
+def test_notices_lose_nothing(tmp_path, base_tables):
+    base_tables["activities"] = """
+        activity_id,timestamp,type,contact_id,account_id,email
+        E1,2024-03-01,chat_message,C1,,
+        E1,2024-03-02,web_visit,C1,,
+        E2,2024-03-03,web_visit,,,someone@gmail.com
+        E3,2024-03-04,email_open,,A1,
+    """
+    h = read_history(write_tables(tmp_path / "h", base_tables))
+    text = "\n".join(str(n) for n in h.notices)
+    assert "activities: column 'type': unknown activity type(s) kept as 'other' (chat_message); 1 row (row 1: 'chat_message')" in text
+    assert "activities: column 'activity_id': repeats an earlier activity id; the repeat is dropped as a duplicate; 1 row (row 2: 'E1')" in text
+    assert "activities: column 'account_id': 1 of 3 activities match no account (1 only by a free-mail address)" in text
+    a = h["activities"]
+    assert a["activity_id"].tolist() == ["E1", "E2", "E3"]
+    assert a["type"].tolist() == ["other", "web_visit", "email_open"]
+    assert a["account_id"].isna().tolist() == [False, True, False]
+    assert "someone" not in h.summary()

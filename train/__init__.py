@@ -1,0 +1,1 @@
+"""Training the readiness model (builds on ``mqa.features``)."""
