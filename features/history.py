@@ -28,6 +28,7 @@ from .matching import (
     match_contacts,
 )
 from .problems import DataError, Notice, Problem, ProblemLog
+from .text import map_unique
 from .titles import complete_roles
 
 
@@ -346,11 +347,12 @@ def _normalise_and_match(tables: dict[str, pd.DataFrame], log: ProblemLog, repor
 def _clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     """Activity types to the vocabulary (pricing pages, ``other``) and duplicate ids dropped."""
     a = activities.copy()
-    kind = a["type"].str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    kind = map_unique(a["type"], lambda t: t.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True))
     # The path, not the host or query, decides: vendor.com/pricing is a pricing page,
     # pricing.vendor.com/blog is not.
-    path = a["url"].str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True).str.replace(r"[?#].*$", "", regex=True)
-    pricing = kind.eq("web_visit") & path.str.contains("/pricing", regex=False, na=False)
+    on_pricing = map_unique(a["url"], lambda u: u.str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True)
+                            .str.replace(r"[?#].*$", "", regex=True).str.contains("/pricing", regex=False).astype("str"))
+    pricing = kind.eq("web_visit") & on_pricing.eq("True")
     kind = kind.mask(pricing, "pricing_page_visit")
     unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES)
     if unknown.any():

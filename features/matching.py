@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .text import map_unique
+
 # Consumer mailbox providers: a person writing from one of these says nothing
 # about their employer, so these domains never match an account.
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
@@ -82,7 +84,11 @@ def normalise_domain(values: pd.Series) -> pd.Series:
     ``https://www.Acme.com/about`` and ``ACME.COM.`` both become ``acme.com``;
     a value without a dot (not a domain) becomes missing.
     """
-    s = values.astype("str").str.strip().str.lower()
+    return map_unique(values.astype("str"), _normalise_domain)
+
+
+def _normalise_domain(s: pd.Series) -> pd.Series:
+    s = s.str.strip().str.lower()
     s = s.str.replace(r"^[a-z][a-z0-9+.\-]*://", "", regex=True)
     s = s.str.replace(r"^[^@/]*@", "", regex=True)  # user@host or an email given as a domain
     s = s.str.replace(r"[/?#].*$", "", regex=True)
@@ -95,9 +101,13 @@ def normalise_domain(values: pd.Series) -> pd.Series:
 
 def email_domain(emails: pd.Series) -> pd.Series:
     """The normalised domain after the last ``@`` of each email (missing if none)."""
-    s = emails.astype("str").str.strip().str.lower()
+    return map_unique(emails.astype("str"), _email_domain)
+
+
+def _email_domain(s: pd.Series) -> pd.Series:
+    s = s.str.strip().str.lower()
     has_at = s.str.contains("@", regex=False, na=False)
-    return normalise_domain(s.str.rsplit("@", n=1).str[-1].where(has_at))
+    return _normalise_domain(s.str.rsplit("@", n=1).str[-1].where(has_at))
 
 
 def domain_index(accounts: pd.DataFrame) -> tuple[pd.Series, dict[str, list[str]]]:
@@ -178,12 +188,12 @@ def match_activities(
     Parameters
     ----------
     activities : DataFrame
-        Contract activities (``account_id``, ``contact_id``, ``email`` may be absent).
+        Contract activities (``account_id``, ``contact_id``, ``email``, ``timestamp``).
     contacts : DataFrame
-        Contacts as returned by :func:`match_contacts` plus their original
+        Contacts as returned by :func:`match_contacts`, with their original
         account id in ``given_account_id``.
     account_ids : Index
-        Known account ids.
+        Known account ids (unique).
     index : Series
         Domain index from :func:`domain_index`.
 
@@ -192,37 +202,75 @@ def match_activities(
     DataFrame
         ``activities`` with ``account_id`` filled where a clue matched and a
         ``matched_by`` column naming the clue (missing when none matched).
+
+    Notes
+    -----
+    Works on integer positions (of contacts and accounts), not strings: the
+    activities table is the one with millions of rows.
     """
     out = activities.copy()
     n = len(out)
-    empty = pd.Series(pd.NA, index=out.index, dtype="str")
-    own = out["account_id"] if "account_id" in out else empty
-    known_own = own.where(own.isin(account_ids))
-    report.unknown_account_ids = int((own.notna() & known_own.isna()).sum())
+    account_ids = pd.Index(account_ids)
 
-    cid = out["contact_id"] if "contact_id" in out else empty
-    c = contacts.set_index("contact_id")
-    via_contact = cid.map(c["given_account_id"]).astype("str")
-    email_dom = email_domain(out["email"]) if "email" in out else empty
-    via_email = lookup_domains(email_dom, index)
-    contact_dom = cid.map(c["email_domain"]).astype("str")
-    via_contact_email = lookup_domains(contact_dom, index)
+    own = account_ids.get_indexer(out["account_id"])
+    report.unknown_account_ids = int((out["account_id"].notna().to_numpy() & (own < 0)).sum())
 
-    account = empty.copy()
-    method = empty.copy()
-    for name, clue in zip(MATCH_ORDER, (known_own, via_contact, via_email, via_contact_email)):
-        take = account.isna() & clue.notna()
-        account = account.where(~take, clue)
-        method = method.where(~take, name)
-    out["account_id"] = account
-    out["matched_by"] = method
+    contact_pos = pd.Index(contacts["contact_id"]).get_indexer(out["contact_id"])
+    # A contact is known from its created_at on: a contact record made later
+    # must not reach back and claim earlier activities (retroactive
+    # attribution would let a row dated after as_of change features at as_of).
+    created = _ns(contacts["created_at"])
+    stamp = _ns(out["timestamp"])
+    has = contact_pos >= 0
+    later = np.zeros(n, dtype=bool)
+    # Missing created_at is the smallest int64, so it is never "later".
+    later[has] = created[contact_pos[has]] > stamp[has]
+    contact_pos = np.where(later, -1, contact_pos)
 
-    free = email_dom.isin(FREE_MAIL_DOMAINS) | contact_dom.isin(FREE_MAIL_DOMAINS)
-    report.free_mail_rows = int((free & account.isna()).sum())
+    given = account_ids.get_indexer(contacts["given_account_id"])
+    via_contact = _gather(given, contact_pos)
+    email_dom = email_domain(out["email"])
+    via_email = _positions(lookup_domains(email_dom, index), account_ids)
+    contact_dom = contacts["email_domain"].to_numpy(dtype=object)
+    contact_dom_pos = _positions(lookup_domains(contacts["email_domain"], index), account_ids)
+    via_contact_email = _gather(contact_dom_pos, contact_pos)
+
+    account = np.full(n, -1, dtype=np.int64)
+    method = np.full(n, -1, dtype=np.int64)
+    for i, clue in enumerate((own, via_contact, via_email, via_contact_email)):
+        take = (account < 0) & (clue >= 0)
+        account[take] = clue[take]
+        method[take] = i
+    ids = pd.Series(account_ids.to_numpy(), dtype="str").array
+    out["account_id"] = pd.Series(ids.take(account, allow_fill=True), index=out.index)
+    names = pd.Series(list(MATCH_ORDER), dtype="str").array
+    out["matched_by"] = pd.Series(names.take(method, allow_fill=True), index=out.index)
+
+    free_contact = np.zeros(n, dtype=bool)
+    free_contact[contact_pos >= 0] = pd.Series(contact_dom[contact_pos[contact_pos >= 0]]).isin(FREE_MAIL_DOMAINS).to_numpy()
+    free = email_dom.isin(FREE_MAIL_DOMAINS).to_numpy() | free_contact
+    report.free_mail_rows = int((free & (account < 0)).sum())
     report.activities_total = n
-    report.activities_by_method = {m: int((method == m).sum()) for m in MATCH_ORDER}
-    report.activities_unmatched = int(account.isna().sum())
+    report.activities_by_method = {m: int((method == i).sum()) for i, m in enumerate(MATCH_ORDER)}
+    report.activities_unmatched = int((account < 0).sum())
     return out
+
+
+def _ns(times: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 nanoseconds (missing is the smallest int64)."""
+    return pd.DatetimeIndex(times).as_unit("ns").asi8
+
+
+def _gather(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``values[pos]``, with -1 where ``pos`` is -1 (or ``values`` is empty)."""
+    if len(values) == 0:
+        return np.full(len(pos), -1, dtype=np.int64)
+    return np.where(pos >= 0, values[np.maximum(pos, 0)], -1).astype(np.int64)
+
+
+def _positions(ids: pd.Series, account_ids: pd.Index) -> np.ndarray:
+    """Position of each account id in ``account_ids`` (-1 for missing)."""
+    return account_ids.get_indexer(ids).astype(np.int64)
 
 
 def match_by_account_or_domain(table: pd.DataFrame, account_ids: pd.Index, index: pd.Series) -> pd.Series:

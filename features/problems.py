@@ -49,7 +49,7 @@ class Problem:
         text = f"{where}: {self.message}"
         if self.count:
             noun = "row" if self.count == 1 else "rows"
-            text += f"; {self.count} {noun}"
+            text += f"; {self.count:,} {noun}"
             if self.rows:
                 shown = ", ".join(str(r) for r in self.rows)
                 text += f" (row{'s' if len(self.rows) > 1 else ''} {shown}"
