@@ -26,6 +26,77 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message says why and where."""
 
 
+# Engagement points per activity type: intent shown by the action, not its
+# frequency. A demo request is worth 25 page views; product usage is an
+# existing customer's routine and earns nothing.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "web_visit": 1,
+    "pricing_page_visit": 10,
+    "content_download": 5,
+    "webinar_registered": 3,
+    "webinar_attended": 8,
+    "email_open": 1,
+    "email_click": 3,
+    "ad_click": 2,
+    "form_fill": 10,
+    "demo_request": 25,
+    "event_attended": 10,
+    "trial_signup": 20,
+    "product_usage": 0,
+    "other": 1,
+}
+
+# The typical buying committee: role -> departments that fill it. The
+# executive sponsor is also filled by any vp or c_level contact.
+DEFAULT_COMMITTEE: dict[str, tuple[str, ...]] = {
+    "executive_sponsor": ("executive",),
+    "technical": ("it", "engineering"),
+    "finance": ("finance",),
+    "procurement": ("procurement",),
+    "business_user": ("marketing", "sales", "operations"),
+}
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """What the feature builders and labels are tuned by (all in the TOML file).
+
+    Parameters
+    ----------
+    icp_industries, icp_technologies : tuple of str
+        Ideal customer profile, compared case-insensitively (``[icp]``).
+    icp_employees : (int, int)
+        Inclusive employee band of the ideal customer.
+    relevant_topics : tuple of str
+        Intent topics of the product's category (``[intent] relevant_topics``).
+    weights : dict
+        Engagement points per activity type (``[engagement.weights]``).
+    committee : dict
+        Buying roles and the departments that fill them (``[engagement.committee]``).
+    horizon_days : int
+        Label horizon (``[labels] horizon_days``).
+    label_types : tuple of str or None
+        Opportunity types that count as a positive label; None counts all.
+    step_days : int
+        Spacing of the default as-of grid (``[grid] step_days``).
+
+    The defaults describe the market of the bundled synthetic generator; set
+    your own profile for real data.
+    """
+
+    icp_industries: tuple[str, ...] = ("software", "financial services", "healthcare", "logistics")
+    icp_employees: tuple[int, int] = (200, 5000)
+    icp_technologies: tuple[str, ...] = ("snowflake", "dbt", "aws", "kubernetes", "salesforce")
+    relevant_topics: tuple[str, ...] = (
+        "data integration", "etl", "data warehousing", "reverse etl", "data pipelines", "customer data platform",
+    )
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    committee: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_COMMITTEE))
+    horizon_days: int = 90
+    label_types: tuple[str, ...] | None = None
+    step_days: int = 14
+
+
 @dataclass(frozen=True)
 class Config:
     """Parsed configuration.
@@ -41,6 +112,7 @@ class Config:
     """
 
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
     raw: dict = field(default_factory=dict)
     source: str | None = None
 
@@ -62,7 +134,80 @@ def load_config(path: str | Path | None) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config {path}: not valid TOML ({exc}).") from None
-    return Config(columns=_column_map(raw.get("columns", {}), path), raw=raw, source=str(path))
+    return Config(columns=_column_map(raw.get("columns", {}), path), features=_feature_settings(raw, path),
+                  raw=raw, source=str(path))
+
+
+def _feature_settings(raw: dict, path: Path) -> FeatureSettings:
+    """Build ``FeatureSettings`` from the ``[icp]``, ``[intent]``, ``[engagement]``, ``[labels]`` and ``[grid]`` tables."""
+    errors: list[str] = []
+    d = FeatureSettings()
+
+    def words(section, key, default):
+        value = raw.get(section, {}).get(key, None)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors.append(f"[{section}] {key}: must be a list of strings")
+            return default
+        return tuple(v.strip().lower() for v in value)
+
+    def number(section, key, default, low):
+        value = raw.get(section, {}).get(key, None)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            errors.append(f"[{section}] {key}: must be a whole number >= {low}")
+            return default
+        return value
+
+    employees = raw.get("icp", {}).get("employees", None)
+    if employees is None:
+        band = d.icp_employees
+    elif (isinstance(employees, list) and len(employees) == 2 and all(isinstance(v, int) for v in employees)
+          and 0 <= employees[0] <= employees[1]):
+        band = (employees[0], employees[1])
+    else:
+        errors.append("[icp] employees: must be [min, max] whole numbers with 0 <= min <= max")
+        band = d.icp_employees
+
+    weights = dict(d.weights)
+    for kind, w in raw.get("engagement", {}).get("weights", {}).items():
+        if kind not in weights:
+            errors.append(f"[engagement.weights] {kind}: not an activity type; expected one of {', '.join(weights)}")
+        elif not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
+            errors.append(f"[engagement.weights] {kind}: must be a number >= 0")
+        else:
+            weights[kind] = float(w)
+
+    committee = dict(d.committee)
+    given = raw.get("engagement", {}).get("committee", None)
+    if given is not None:
+        if not isinstance(given, dict) or not given or not all(
+            isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in given.values()
+        ):
+            errors.append("[engagement.committee]: each role must map to a non-empty list of departments")
+        else:
+            committee = {role: tuple(x.strip().lower() for x in deps) for role, deps in given.items()}
+
+    types = raw.get("labels", {}).get("opportunity_types", None)
+    if types is not None and (not isinstance(types, list) or not types or not all(isinstance(v, str) for v in types)):
+        errors.append("[labels] opportunity_types: must be a non-empty list of opportunity types")
+        types = None
+    settings = FeatureSettings(
+        icp_industries=words("icp", "industries", d.icp_industries),
+        icp_employees=band,
+        icp_technologies=words("icp", "technologies", d.icp_technologies),
+        relevant_topics=words("intent", "relevant_topics", d.relevant_topics),
+        weights=weights,
+        committee=committee,
+        horizon_days=number("labels", "horizon_days", d.horizon_days, 1),
+        label_types=tuple(t.strip().lower() for t in types) if types else None,
+        step_days=number("grid", "step_days", d.step_days, 1),
+    )
+    if errors:
+        raise ConfigError(f"config {path}:\n" + "\n".join(f"  - {e}" for e in errors))
+    return settings
 
 
 def _column_map(section, path: Path) -> dict[str, dict[str, str]]:

@@ -1,0 +1,93 @@
+"""The feature matrix: one row per account and as-of date, every registered feature, and the label.
+
+``REGISTRY`` is the feature set: a plain list of named features from the
+family modules (fit, engagement depth and breadth, intent, timing, history).
+:func:`build_features` computes all of them for all accounts and all as-of
+dates at once, keeps the rows that exist and are not in pipeline (or every
+row, with a ``status``, for prediction) and adds the label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import breadth, engagement, fit, intent, past_opportunities, timing
+from .config import FeatureSettings
+from .context import Context, Feature
+from .history import History
+from .snapshots import SCORED, default_as_of, labels, make_grid, status
+
+FAMILIES: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history")
+
+REGISTRY: list[Feature] = (
+    fit.FEATURES + engagement.FEATURES + breadth.FEATURES + intent.FEATURES + timing.FEATURES + past_opportunities.FEATURES
+)
+FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in REGISTRY}
+KEY_COLUMNS: tuple[str, ...] = ("account_id", "as_of")
+
+
+def feature_names() -> list[str]:
+    """Every feature column, in registry order."""
+    return [f.name for f in REGISTRY]
+
+
+def build_features(
+    history: History,
+    as_of=None,
+    settings: FeatureSettings | None = None,
+    all_rows: bool = False,
+    features: list[str] | None = None,
+) -> pd.DataFrame:
+    """Point-in-time feature rows with labels.
+
+    Parameters
+    ----------
+    history : History
+        A validated history from :func:`~mqa.features.history.read_history`.
+    as_of : sequence of timestamps, optional
+        As-of instants (UTC). Default: every ``settings.step_days`` days over
+        the history (:func:`~mqa.features.snapshots.default_as_of`).
+    settings : FeatureSettings, optional
+        ICP, weights, topics, committee, horizon and label types.
+    all_rows : bool
+        False (training): only accounts that exist and are not in pipeline.
+        True (prediction): every account at every date, with a ``status``
+        column (``scored``, ``in_pipeline``, ``not_created``); features are
+        computed for all of them.
+    features : list of str, optional
+        A subset of feature names (default: all of :data:`REGISTRY`).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id``, ``as_of``, [``status``], the feature columns in
+        registry order, ``label`` (1.0/0.0, NaN where the horizon runs past
+        the end of the data). Sorted by ``as_of`` then the accounts table's
+        order.
+    """
+    settings = settings or FeatureSettings()
+    if as_of is None:
+        as_of = default_as_of(history, step_days=settings.step_days)
+    as_of = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(as_of)))).tz_convert("UTC").as_unit("ns")
+    grid = make_grid(history, as_of)
+    ctx = Context(history, grid, settings)
+    state = status(history, grid)
+    keep = np.ones(grid.shape, dtype=bool) if all_rows else state == SCORED
+    # Column-major selection: rows come out grouped by as-of date.
+    cells = np.flatnonzero(keep.T)
+    date_idx, account_idx = np.divmod(cells, grid.shape[0])
+
+    columns: dict[str, object] = {
+        "account_id": pd.Series(grid.accounts.to_numpy()[account_idx], dtype="str"),
+        "as_of": pd.Series(grid.as_of[date_idx]),
+    }
+    if all_rows:
+        columns["status"] = pd.Series(state.T.ravel()[cells], dtype="str")
+    chosen = REGISTRY if features is None else [FEATURES_BY_NAME[n] for n in features]
+    for feature in chosen:
+        values = np.asarray(feature.compute(ctx)).T.ravel()[cells]
+        columns[feature.name] = pd.Series(values, dtype="str") if feature.categorical else values.astype(float)
+    y = labels(history, grid, settings.horizon_days, settings.label_types)
+    columns["label"] = y.T.ravel()[cells]
+    return pd.DataFrame(columns)
