@@ -19,6 +19,7 @@ from .window import DAY_NS, window_distinct, window_max, window_sum
 RECENT_DAYS = 28  # the last 4 weeks
 BEFORE_DAYS = 56  # the 8 weeks before them
 WEEKS_DAYS = 84  # weeks surging are counted over 12 weeks
+MONDAY_NS = 4 * DAY_NS  # 1970-01-05, the first Monday after the epoch
 
 
 def _surging(ctx: Context, relevant_only: bool) -> np.ndarray:
@@ -72,7 +73,7 @@ def weeks_surging(ctx: Context, relevant_only: bool = False) -> np.ndarray:
     """Distinct calendar weeks with a surge in the last 12 weeks."""
     m = _surging(ctx, relevant_only)
     ev = ctx.intent_events.subset(m)
-    week = ev.t // (7 * DAY_NS)
+    week = (ev.t - MONDAY_NS) // (7 * DAY_NS)  # calendar weeks, Monday to Sunday
     return window_distinct(ctx.grid, ev, week, WEEKS_DAYS)
 
 

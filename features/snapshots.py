@@ -53,9 +53,9 @@ def default_as_of(history: History, step_days: int = 14, warmup_days: int = WARM
     last = hi.floor("D")
     first = lo.floor("D") + pd.Timedelta(days=warmup_days)
     if first > last:
-        return pd.DatetimeIndex([last])
+        return pd.DatetimeIndex([last]).as_unit("ns")
     n = int((last - first) / pd.Timedelta(days=step_days))
-    return pd.DatetimeIndex([last - pd.Timedelta(days=step_days * i) for i in range(n, -1, -1)])
+    return pd.DatetimeIndex([last - pd.Timedelta(days=step_days * i) for i in range(n, -1, -1)]).as_unit("ns")
 
 
 def parse_as_of(text: str) -> pd.DatetimeIndex:
@@ -105,7 +105,7 @@ def status(history: History, grid: Grid) -> np.ndarray:
 
 def labels(history: History, grid: Grid, horizon_days: int = 90, label_types=None,
            end: pd.Timestamp | None = None) -> np.ndarray:
-    """``(accounts, dates)`` label: 1.0 / 0.0, NaN where the horizon runs past ``end``.
+    """``(accounts, dates)`` label: 1.0 / 0.0; NaN where the horizon runs past ``end`` or the account does not exist yet.
 
     Parameters
     ----------
@@ -123,6 +123,7 @@ def labels(history: History, grid: Grid, horizon_days: int = 90, label_types=Non
     # Window (as_of, as_of + horizon]: the helper's window shifted forward by the horizon.
     created_ahead = window_sum(grid, ev, horizon_days, offset_days=-horizon_days)
     out = (created_ahead > 0).astype(float)
+    out[~exists(history, grid)] = np.nan  # an account that does not exist yet has no label
     end = data_end(history) if end is None else end
     if end is None:
         out[:] = np.nan
