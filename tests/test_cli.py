@@ -114,3 +114,31 @@ def test_config_mapping_to_absent_column(history_dir, tmp_path, capsys):
 def test_missing_config_file(history_dir, tmp_path, capsys):
     assert main(["validate", str(history_dir), "--config", str(tmp_path / "none.toml")]) == 2
     assert "none.toml: no such file" in capsys.readouterr().err
+
+
+def test_features_writes_rows_by_extension(history_dir, tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "rows.parquet"
+    assert main(["features", "--data", str(history_dir), "--as-of", "2024-03-05,2024-03-01", "--out", str(out)]) == 0
+    rows = pd.read_parquet(out)
+    assert list(rows.columns[:2]) == ["account_id", "as_of"] and rows.columns[-1] == "label"
+    assert sorted(rows["as_of"].unique()) == [pd.Timestamp("2024-03-01", tz="UTC"), pd.Timestamp("2024-03-05", tz="UTC")]
+    assert "Wrote" in capsys.readouterr().out
+    csv = tmp_path / "rows.csv"
+    assert main(["features", "--data", str(history_dir), "--as-of", "2024-03-05", "--out", str(csv), "--all-rows"]) == 0
+    assert "status" in pd.read_csv(csv).columns
+
+
+def test_features_bad_input_writes_nothing(tmp_path, base_tables, capsys):
+    base_tables["intent"] = "account_id,date,topic,score\nA1,2024-01-01,crm,140\n"
+    folder = write_tables(tmp_path / "h", base_tables)
+    out = tmp_path / "rows.parquet"
+    assert main(["features", "--data", str(folder), "--out", str(out)]) == 2
+    assert "intent: column 'score': must be between 0 and 100" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["features", "--data", str(folder), "--out", str(tmp_path / "rows.txt")]) == 2
+    assert "use .parquet, .csv or .csv.gz" in capsys.readouterr().err
+    assert main(["features", "--data", str(folder), "--out", str(out), "--as-of", "yesterday"]) == 2
+    assert "--as-of: not ISO 8601 dates: yesterday" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [folder]
