@@ -132,7 +132,10 @@ class ActivityCodes:
         contact_pos = pd.Index(contacts["contact_id"]).get_indexer(a["contact_id"])[keep]
         # An email-only activity is the contact with that email, where there is one.
         email = a["email"].to_numpy()[keep] if len(a) else np.empty(0, dtype=object)
-        first = (contacts["email"].notna() & ~contacts["email"].duplicated()).to_numpy()
+        # Contacts sharing an email: the earliest created (then smallest id) is the person.
+        ranked = contacts.sort_values(["created_at", "contact_id"], na_position="last", kind="stable")
+        chosen = ranked.index[ranked["email"].notna() & ~ranked["email"].duplicated()]
+        first = contacts.index.isin(chosen)
         hit = pd.Index(contacts["email"][first]).get_indexer(pd.Series(email, dtype="str"))
         by_email = np.where(hit >= 0, np.flatnonzero(first)[np.maximum(hit, 0)] if first.any() else -1, -1)
         contact_pos = np.where(contact_pos >= 0, contact_pos, by_email)

@@ -360,9 +360,15 @@ def _clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         log.notice("activities", "type", f"unknown activity type(s) kept as '{c.OTHER_ACTIVITY}' ({shown})", unknown, kind.astype(object))
     a["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
-    dup = a["activity_id"].notna() & a["activity_id"].duplicated(keep="first")
-    if dup.any():
-        log.notice("activities", "activity_id", "repeats an earlier activity id; the repeat is dropped as a duplicate", dup, a["activity_id"].astype(object))
+    repeated = a["activity_id"].notna() & a["activity_id"].duplicated(keep=False)
+    if repeated.any():
+        # The copy kept is chosen by content, not by row order, so that two
+        # exports of the same data that list rows differently load the same.
+        order = ["activity_id", "timestamp", "type", "contact_id", "account_id", "email", "url", "minutes"]
+        kept = a.loc[repeated, order].sort_values(order, na_position="last", kind="stable").drop_duplicates("activity_id").index
+        dup = repeated & ~a.index.isin(kept)
+        log.notice("activities", "activity_id", "repeats another activity's id; one copy is kept (the earliest, then by content) "
+                   "and the others are dropped as duplicates", dup, a["activity_id"].astype(object))
         a = a[~dup.to_numpy()]
     return a.reset_index(drop=True)
 

@@ -205,7 +205,8 @@ def test_notices_lose_nothing(tmp_path, base_tables):
     h = read_history(write_tables(tmp_path / "h", base_tables))
     text = "\n".join(str(n) for n in h.notices)
     assert "activities: column 'type': unknown activity type(s) kept as 'other' (chat_message); 1 row (row 1: 'chat_message')" in text
-    assert "activities: column 'activity_id': repeats an earlier activity id; the repeat is dropped as a duplicate; 1 row (row 2: 'E1')" in text
+    assert ("activities: column 'activity_id': repeats another activity's id; one copy is kept (the earliest, then by content) "
+            "and the others are dropped as duplicates; 1 row (row 2: 'E1')") in text
     assert "activities: column 'account_id': 1 of 3 activities match no account (1 only by a free-mail address)" in text
     a = h["activities"]
     assert a["activity_id"].tolist() == ["E1", "E2", "E3"]
