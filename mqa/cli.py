@@ -81,6 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep every account at every date, with a status column (scored, in_pipeline, not_created)")
     _add_config(p)
     p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser(
+        "train",
+        help="train, calibrate and validate a readiness model; track and register it in MLflow",
+        description="Build the training rows, split them by time (train, validation, out-of-time test, one horizon "
+        "apart), train a LightGBM model with a small seeded search, calibrate it on the validation split, map it "
+        "to a 0-100 score, evaluate it out of time against the rule-based MQA definitions, write the model bundle "
+        "and its HTML report, and log the run to MLflow (registering the model; it becomes 'champion' only if it "
+        "beats the current champion on the same test rows).",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder (with opportunities)")
+    p.add_argument("--out", metavar="MODEL_DIR", help="bundle folder (default: models/<model version>)")
+    p.add_argument("--horizon-days", type=_positive_int, metavar="N", help="label horizon in days (default: 90)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow (bundle and report only)")
+    _add_config(p)
+    p.set_defaults(func=cmd_train)
     return parser
 
 
@@ -165,6 +182,52 @@ def cmd_features(args: argparse.Namespace) -> int:
     print(f"  labeled rows {int(labeled.sum()):,} (horizon {settings.horizon_days} days), "
           f"positives {int(rows.loc[labeled, 'label'].sum()):,} ({rows.loc[labeled, 'label'].mean():.2%})"
           if labeled.any() else f"  no row is labeled: every horizon of {settings.horizon_days} days runs past the end of the data")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from mqa.features.config import load_config
+    from mqa.features.history import read_history
+    from mqa.train.pipeline import train_model
+    from mqa.train.report import render
+    from mqa.train.settings import train_settings
+
+    config = load_config(args.config)
+    tsettings = train_settings(config)
+    settings = config.features
+    if args.horizon_days:
+        settings = dataclasses.replace(settings, horizon_days=args.horizon_days)
+    t0 = time.perf_counter()
+    history = read_history(args.data, config=config, purpose="train")
+    print(f"Read {args.data}: {len(history['accounts']):,} accounts, {len(history['activities']):,} activities, "
+          f"{len(history['opportunities']):,} opportunities (match rate {history.matching.match_rate:.1%}).")
+    try:
+        run = train_model(history, settings=settings, train=tsettings, seed=args.seed)
+    except ValueError as exc:
+        raise UserError(f"mqa train: {exc}") from None
+    bundle = run.bundle
+    html = render(run, tsettings)
+    out = Path(args.out) if args.out else Path("models") / bundle.version
+    bundle.save(out, report_html=html)
+    m = run.evaluation["test"]
+    print(f"Model {bundle.version} written to {out} in {time.perf_counter() - t0:.0f} s (report: {out / 'report.html'}).")
+    print(f"Out-of-time test ({m['rows']:,} rows, {m['positives']:,} positives, {run.split.describe()['test']['first']} "
+          f"to {run.split.describe()['test']['last']}): ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, "
+          f"Brier {m['brier']:.4f} (uncalibrated {m['brier_uncalibrated']:.4f}).")
+    if "mqa_precision" in m:
+        print(f"MQAs (score >= {bundle.cutoff:g}): precision {m['mqa_precision']:.1%}, recall {m['mqa_recall']:.1%}.")
+    for r in run.evaluation["rules"].itertuples():
+        print(f"  {r.rule}: {r.flagged:,} flagged, precision {r.rule_precision:.1%}; model at the same volume "
+              f"{r.model_precision:.1%} ({r.ratio:.2f}x)")
+    if m["roc_auc"] > 0.95:
+        print("  Warning: an out-of-time ROC-AUC above 0.95 on CRM data usually means leakage; check the report's drivers.")
+    if not args.no_mlflow:
+        from mqa.train.tracking import log_run, tracking_uri
+
+        promotion = log_run(run, out, html, tsettings, history)
+        print(f"MLflow ({tracking_uri(tsettings)}): {promotion}")
     return 0
 
 

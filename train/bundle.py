@@ -5,7 +5,7 @@ A bundle is a folder::
     model.txt          LightGBM's native text model
     model.json         feature order, categorical vocabularies, calibration,
                        score scale, tiers and cutoff, feature settings
-    training.json      data fingerprint, split, seed, library versions, metrics
+    training.json      model version, data fingerprint, split, seed, library versions, metrics
     report.html        the validation report (when written)
     manifest.json      SHA-256 of every file above
 
@@ -78,8 +78,29 @@ class ModelBundle:
 
     @property
     def version(self) -> str:
-        """A short id of this model: the first 12 hex digits of its manifest hash."""
-        return self.training.get("model_version", "unsaved")
+        """A short id of this model: 12 hex digits of the SHA-256 of its model files' content.
+
+        The same data, settings and seed give the same version; any change
+        to the trees, calibration, scale or settings gives another.
+        """
+        if "model_version" not in self.training:
+            model_txt, model_json = self._content()
+            self.training["model_version"] = hashlib.sha256((model_txt + model_json).encode()).hexdigest()[:12]
+        return self.training["model_version"]
+
+    def _content(self) -> tuple[str, str]:
+        """The text of model.txt and model.json."""
+        model_txt = self.booster.model_to_string(num_iteration=self.booster.best_iteration or None)
+        model = {
+            "format_version": FORMAT_VERSION,
+            "encoding": self.encoding.to_dict(),
+            "calibration": self.calibration.to_dict(),
+            "score_scale": self.scale.to_dict(),
+            "tiers": self.tiers,
+            "cutoff": self.cutoff,
+            "feature_settings": _settings_to_dict(self.settings),
+        }
+        return model_txt, json.dumps(model, indent=1)
 
     def raw(self, rows: pd.DataFrame) -> np.ndarray:
         """Raw model output (log-odds) for feature rows."""
@@ -103,22 +124,14 @@ class ModelBundle:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
-            (staging / "model.txt").write_text(self.booster.model_to_string(num_iteration=self.booster.best_iteration or None))
-            model = {
-                "format_version": FORMAT_VERSION,
-                "encoding": self.encoding.to_dict(),
-                "calibration": self.calibration.to_dict(),
-                "score_scale": self.scale.to_dict(),
-                "tiers": self.tiers,
-                "cutoff": self.cutoff,
-                "feature_settings": _settings_to_dict(self.settings),
-            }
-            (staging / "model.json").write_text(json.dumps(model, indent=1))
+            model_txt, model_json = self._content()
+            _ = self.version
+            (staging / "model.txt").write_text(model_txt)
+            (staging / "model.json").write_text(model_json)
             (staging / "training.json").write_text(json.dumps(self.training, indent=1, default=str))
             if report_html is not None:
                 (staging / "report.html").write_text(report_html, encoding="utf-8")
-            digest = _write_manifest(staging)
-            self.training["model_version"] = digest[:12]
+            _write_manifest(staging)
             old = None
             if folder.exists():
                 old = folder.with_name(f".{folder.name}.old")
@@ -141,12 +154,11 @@ class ModelBundle:
             The folder is not a bundle, or a file was altered, added or removed.
         """
         folder = Path(folder)
-        digest = verify(folder)
+        verify(folder)
         model = json.loads((folder / "model.json").read_text())
         if model.get("format_version") != FORMAT_VERSION:
             raise BundleError(f"{folder}: bundle format {model.get('format_version')} is not {FORMAT_VERSION}; retrain with this version of mqa")
         training = json.loads((folder / "training.json").read_text())
-        training["model_version"] = digest[:12]
         return cls(
             booster=lgb.Booster(model_str=(folder / "model.txt").read_text()),
             encoding=Encoding.from_dict(model["encoding"]),

@@ -96,7 +96,8 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     labeled = rows[rows["label"].notna()].reset_index(drop=True)
     split = time_split(labeled["as_of"].unique(), settings.horizon_days)
     part = split.assign(labeled["as_of"])
-    encoding = Encoding.fit(labeled[part == "train"], feature_names())
+    chosen = [f for f in feature_names() if f.split("__")[0] in train.families]
+    encoding = Encoding.fit(labeled[part == "train"], chosen)
     X = {k: encoding.matrix(labeled[part == k]) for k in ("train", "validation", "test")}
     y = {k: labeled.loc[part == k, "label"].to_numpy(dtype=float) for k in X}
     for k in ("validation", "test"):

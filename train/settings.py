@@ -16,6 +16,9 @@
     weekly_capacity = 50          # MQAs sales can take per week
     precision_target = 0.2
 
+    [model]
+    families = ["fit", "engagement", "intent", "timing", "history"]   # feature families used (default: all)
+
     [mlflow]
     tracking_uri = "sqlite:///mlflow.db"          # default: this folder; MLFLOW_TRACKING_URI wins over the default
     experiment = "mqa"
@@ -42,6 +45,7 @@ class TrainSettings:
     tracking_uri: str | None = None
     experiment: str = "mqa"
     model_name: str = "mqa-readiness"
+    families: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history")
 
 
 def train_settings(config: Config) -> TrainSettings:
@@ -77,6 +81,10 @@ def train_settings(config: Config) -> TrainSettings:
         min_contacts=int(num("rules", "min_contacts", d.rules.min_contacts, 0)),
         points_threshold=num("rules", "points_threshold", d.rules.points_threshold, 0),
     )
+    families = raw.get("model", {}).get("families", list(d.families))
+    if not isinstance(families, list) or not families or not set(families) <= set(d.families):
+        errors.append(f"[model] families: must be a non-empty list drawn from {', '.join(d.families)}")
+        families = list(d.families)
     m = raw.get("mlflow", {})
     for key in ("tracking_uri", "experiment", "model_name"):
         if key in m and (not isinstance(m[key], str) or not m[key].strip()):
@@ -88,5 +96,5 @@ def train_settings(config: Config) -> TrainSettings:
         weekly_capacity=num("evaluation", "weekly_capacity", None, 0),
         precision_target=num("evaluation", "precision_target", None, 0, 1),
         tracking_uri=m.get("tracking_uri"), experiment=m.get("experiment", d.experiment),
-        model_name=m.get("model_name", d.model_name),
+        model_name=m.get("model_name", d.model_name), families=tuple(families),
     )

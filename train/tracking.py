@@ -1,0 +1,162 @@
+"""MLflow tracking and registry: the only module of mqa that imports mlflow.
+
+Every training run logs its parameters, metrics, the report and plots, and
+the model as an MLflow pyfunc model that scores raw feature rows; the model is
+registered under a name. Promotion: the new version takes the ``champion``
+alias only when it beats the current champion on the same out-of-time test
+rows; otherwise it takes the ``challenger`` alias and the comparison is printed.
+
+Where runs go: ``MLFLOW_TRACKING_URI`` from the environment, else
+``[mlflow] tracking_uri`` from the configuration, else a SQLite store
+``mlflow.db`` in the current working folder (no server needed). Nothing about
+people (contact names, emails) is ever logged: the bundle and the report hold
+only aggregates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from sklearn.metrics import roc_auc_score
+
+from mqa.features.build import build_features
+
+from .bundle import ModelBundle
+from .pipeline import TrainingRun
+from .settings import TrainSettings
+
+# Batch jobs and CI logs do not want MLflow's download progress bars.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+DEFAULT_URI = "sqlite:///mlflow.db"
+
+
+class ReadinessModel(mlflow.pyfunc.PythonModel):
+    """An mqa bundle as an MLflow model: raw feature rows in, probability/score/tier/is_mqa out."""
+
+    def load_context(self, context):
+        self.bundle = ModelBundle.load(context.artifacts["bundle"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return self.bundle.predict(model_input).reset_index(drop=True)
+
+
+@dataclass
+class Promotion:
+    """What happened to the alias, and why."""
+
+    model_name: str
+    version: str
+    promoted: bool
+    new_auc: float
+    champion_version: str | None = None
+    champion_auc: float | None = None
+
+    def __str__(self) -> str:
+        if self.champion_version is None:
+            return f"{self.model_name} version {self.version} is the first: it is now '{CHAMPION}' (test ROC-AUC {self.new_auc:.4f})."
+        verdict = (f"it beats version {self.champion_version} and is now '{CHAMPION}'" if self.promoted else
+                   f"it does not beat '{CHAMPION}' version {self.champion_version}, which stays; the new one is '{CHALLENGER}'")
+        return (f"{self.model_name} version {self.version}: test ROC-AUC {self.new_auc:.4f} against the champion's "
+                f"{self.champion_auc:.4f} on the same out-of-time rows; {verdict}.")
+
+
+def tracking_uri(settings: TrainSettings) -> str:
+    """The environment's URI, else the configuration's, else a SQLite file in the working folder."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking_uri or DEFAULT_URI
+
+
+def requirements() -> list[str]:
+    """Pinned requirements of the pyfunc model (given, so MLflow does not spend seconds inferring them)."""
+    from importlib import metadata
+
+    names = ["lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn", "mlflow"]
+    return [f"{n}=={metadata.version(n)}" for n in names] + ["mqa"]
+
+
+def log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: TrainSettings,
+            history=None) -> Promotion:
+    """Log a training run, register its model, and decide the champion alias.
+
+    Parameters
+    ----------
+    run : TrainingRun
+    bundle_dir : Path
+        The saved bundle (logged as the pyfunc model's artifact).
+    report_html : str
+        The validation report.
+    settings : TrainSettings
+    history : History, optional
+        Needed only when the champion was trained with other feature settings,
+        to rebuild the test rows its way.
+    """
+    mlflow.set_tracking_uri(tracking_uri(settings))
+    mlflow.set_experiment(settings.experiment)
+    b = run.bundle
+    metrics = {k: float(v) for k, v in run.evaluation["test"].items() if isinstance(v, (int, float, np.floating))}
+    with mlflow.start_run(run_name=f"mqa-{b.version}") as active:
+        mlflow.log_params({
+            "seed": b.training["seed"], "horizon_days": b.settings.horizon_days, "cutoff": b.cutoff,
+            "calibration": b.calibration.method, "chosen_candidate": b.training["chosen_candidate"],
+            "features": len(b.features), "model_version": b.version,
+            **{f"split_{k}_{edge}": v[edge] for k, v in b.training["split"].items() for edge in ("first", "last")},
+        })
+        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        mlflow.log_metric("validation_roc_auc", run.evaluation["validation_roc_auc"])
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "report.html").write_text(report_html, encoding="utf-8")
+            for name in ("cutoffs", "lift", "calibration", "rules", "retrospective"):
+                run.evaluation[name].to_csv(tmp / f"{name}.csv", index=False)
+            run.importance.rename("mean_abs_shap").to_csv(tmp / "importance.csv")
+            (tmp / "fingerprint.json").write_text(json.dumps(b.training["fingerprint"], indent=1))
+            mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
+        from .report import plots
+
+        for name, svg in plots(run).items():
+            mlflow.log_text(svg, f"plots/{name}.svg")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=ReadinessModel(), artifacts={"bundle": str(bundle_dir)},
+            pip_requirements=requirements(), registered_model_name=settings.model_name,
+            input_example=None,
+        )
+        version = str(info.registered_model_version)
+        return decide_alias(run, settings.model_name, version, active.info.run_id, history)
+
+
+def decide_alias(run: TrainingRun, model_name: str, version: str, run_id: str, history=None) -> Promotion:
+    """Give the new version the champion alias if it beats the champion on the same test rows."""
+    client = MlflowClient()
+    new_auc = float(run.evaluation["test"]["roc_auc"])
+    try:
+        champion = client.get_model_version_by_alias(model_name, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        champion = None
+    if champion is None or champion.version == version:
+        client.set_registered_model_alias(model_name, CHAMPION, version)
+        return Promotion(model_name, version, True, new_auc)
+    champ_model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
+    champ_bundle = champ_model.unwrap_python_model().bundle
+    rows = run.test_rows
+    if champ_bundle.settings != run.bundle.settings or not set(champ_bundle.features) <= set(rows.columns):
+        if history is None:
+            raise ValueError("the champion uses other feature settings; pass the history to rebuild its test rows")
+        theirs = build_features(history, as_of=rows["as_of"].unique(), settings=champ_bundle.settings)
+        rows = rows[["account_id", "as_of", "label"]].merge(theirs.drop(columns="label"), on=["account_id", "as_of"])
+    champ_auc = float(roc_auc_score(rows["label"], champ_bundle.raw(rows)))
+    promoted = new_auc > champ_auc
+    client.set_registered_model_alias(model_name, CHAMPION if promoted else CHALLENGER, version)
+    client.set_model_version_tag(model_name, version, "compared_with_champion",
+                                 f"v{champion.version}: {champ_auc:.4f} vs {new_auc:.4f}")
+    mlflow.log_metric("champion_test_roc_auc", champ_auc, run_id=run_id)
+    return Promotion(model_name, version, promoted, new_auc, champion.version, champ_auc)
