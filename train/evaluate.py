@@ -32,14 +32,19 @@ class RuleSettings:
     points_threshold: float = 100.0
 
 
-def headline(y: np.ndarray, probability: np.ndarray, uncalibrated: np.ndarray) -> dict:
-    """ROC-AUC, PR-AUC, Brier (calibrated and not), base rate, row counts."""
+def headline(y: np.ndarray, probability: np.ndarray, uncalibrated: np.ndarray, raw: np.ndarray) -> dict:
+    """ROC-AUC, PR-AUC, Brier (calibrated and not), base rate, row counts.
+
+    The ranking metrics use the raw model output, which is what the score
+    ranks by: an isotonic calibration's flat steps would add ties and change
+    them without changing any account's score order.
+    """
     return {
         "rows": int(len(y)),
         "positives": int(np.sum(y)),
         "base_rate": float(np.mean(y)),
-        "roc_auc": float(roc_auc_score(y, probability)),
-        "pr_auc": float(average_precision_score(y, probability)),
+        "roc_auc": float(roc_auc_score(y, raw)),
+        "pr_auc": float(average_precision_score(y, raw)),
         "brier": float(brier_score_loss(y, probability)),
         "brier_uncalibrated": float(brier_score_loss(y, uncalibrated)),
     }

@@ -127,7 +127,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
 
     cutoffs = ev.by_cutoff(test_rows)
     evaluation = {
-        "test": ev.headline(y["test"], probability, 1.0 / (1.0 + np.exp(-raw["test"]))),
+        "test": ev.headline(y["test"], probability, 1.0 / (1.0 + np.exp(-raw["test"])), raw["test"]),
         "validation_roc_auc": float(roc_auc_score(y["validation"], raw["validation"])),
         "calibration": ev.calibration_table(y["test"], probability),
         "lift": ev.lift_by_decile(y["test"], test_rows["score"].to_numpy()),

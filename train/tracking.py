@@ -142,7 +142,7 @@ def decide_alias(run: TrainingRun, model_name: str, version: str, run_id: str, h
         champion = client.get_model_version_by_alias(model_name, CHAMPION)
     except mlflow.exceptions.MlflowException:
         champion = None
-    if champion is None or champion.version == version:
+    if champion is None or str(champion.version) == version:
         client.set_registered_model_alias(model_name, CHAMPION, version)
         return Promotion(model_name, version, True, new_auc)
     champ_model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
@@ -159,4 +159,4 @@ def decide_alias(run: TrainingRun, model_name: str, version: str, run_id: str, h
     client.set_model_version_tag(model_name, version, "compared_with_champion",
                                  f"v{champion.version}: {champ_auc:.4f} vs {new_auc:.4f}")
     mlflow.log_metric("champion_test_roc_auc", champ_auc, run_id=run_id)
-    return Promotion(model_name, version, promoted, new_auc, champion.version, champ_auc)
+    return Promotion(model_name, version, promoted, new_auc, str(champion.version), champ_auc)
