@@ -5,8 +5,9 @@ isotonic regression (flexible, needs data) and a sigmoid (Platt scaling: a
 logistic regression on the raw log-odds, two parameters). Which one is used
 is decided inside the validation split, never on the test split: the
 validation rows are cut in two by time, each method is fitted on one half and
-scored (Brier) on the other, both ways round, and the lower total wins; the
-winner is then refitted on the whole validation split.
+scored (Brier) on the other, both ways round; isotonic is chosen only if its
+total is more than 1% lower than the sigmoid's. The winner is then refitted
+on the whole validation split.
 
 Both are stored as plain numbers in JSON (isotonic: its thresholds, applied by
 linear interpolation exactly as ``IsotonicRegression.predict`` does; sigmoid:
@@ -23,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
 METHODS = ("isotonic", "sigmoid")
+ISOTONIC_MARGIN = 0.99  # isotonic must beat sigmoid's Brier by more than 1% inside validation
 
 
 @dataclass(frozen=True)
@@ -81,4 +83,8 @@ def choose_method(raw: np.ndarray, labels: np.ndarray, order: np.ndarray | None 
             cal = Calibration.fit(raw[fit_on], labels[fit_on], method)
             total += brier_score_loss(labels[check_on], cal.probability(raw[check_on])) * len(check_on)
         loss[method] = total
-    return min(METHODS, key=lambda m: (loss[m], m))
+    # The simpler sigmoid wins unless isotonic is clearly better: on six
+    # synthetic histories, isotonic picked on a narrow margin inside
+    # validation did worse out of time more often than the sigmoid
+    # (docs/training.md, "Calibration").
+    return "isotonic" if loss["isotonic"] < ISOTONIC_MARGIN * loss["sigmoid"] else "sigmoid"

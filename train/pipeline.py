@@ -69,7 +69,7 @@ def fingerprint(history: History) -> dict:
 
 
 def train_model(history: History, settings: FeatureSettings | None = None, train: TrainSettings | None = None,
-                seed: int = 0, rows: pd.DataFrame | None = None) -> TrainingRun:
+                seed: int = 0, rows: pd.DataFrame | None = None, search: tuple[dict, ...] = SEARCH) -> TrainingRun:
     """Train, calibrate and evaluate a readiness model on a history.
 
     Parameters
@@ -85,6 +85,8 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     rows : DataFrame, optional
         Pre-built training rows (from :func:`build_features` with the same
         settings); built here when omitted.
+    search : tuple of dict
+        The candidates of the seeded search (default :data:`~mqa.train.model.SEARCH`).
 
     Raises
     ------
@@ -111,12 +113,12 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     # validation split; the best validation ROC-AUC wins.
     # Candidates run side by side (joblib threads: LightGBM releases the GIL),
     # each on one thread; the models are identical to a sequential run.
-    boosters = Parallel(n_jobs=min(len(SEARCH), os.cpu_count() or 1), prefer="threads")(
+    boosters = Parallel(n_jobs=min(len(search), os.cpu_count() or 1), prefer="threads")(
         delayed(fit_booster)(X["train"], y["train"], X["validation"], y["validation"], encoding.categorical_features,
                              params={**params, "num_threads": 1}, seed=seed)
-        for params in SEARCH)
+        for params in search)
     trials = []
-    for i, (params, booster) in enumerate(zip(SEARCH, boosters)):
+    for i, (params, booster) in enumerate(zip(search, boosters)):
         auc = roc_auc_score(y["validation"], raw_scores(booster, X["validation"]))
         trials.append({"candidate": i, **params, "rounds": booster.best_iteration, "validation_roc_auc": auc, "_b": booster})
     best = max(trials, key=lambda t: (t["validation_roc_auc"], -t["candidate"]))
