@@ -142,3 +142,41 @@ def test_features_bad_input_writes_nothing(tmp_path, base_tables, capsys):
     assert main(["features", "--data", str(folder), "--out", str(out), "--as-of", "yesterday"]) == 2
     assert "--as-of: not ISO 8601 dates: yesterday" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [folder]
+
+
+def test_synth_writes_a_history_that_validates(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "demo"
+    assert main(["synth", "--out", str(out), "--accounts", "60", "--seed", "3", "--format", "csv"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accounts.csv", "activities.csv", "contacts.csv", "intent.csv", "opportunities.csv", "signals.csv"]
+    assert "Wrote a synthetic CRM history of 60 accounts (seed 3)" in capsys.readouterr().out
+    assert main(["validate", str(out)]) == 0
+    # Refuses to mix a second history into the folder; --overwrite replaces it whole.
+    assert main(["synth", "--out", str(out), "--accounts", "60", "--seed", "4"]) == 2
+    assert "already holds a CRM history" in capsys.readouterr().err
+    assert main(["synth", "--out", str(out), "--accounts", "60", "--seed", "3", "--overwrite"]) == 0
+    assert sorted(p.suffix for p in out.iterdir()) == [".parquet"] * 6
+    again = tmp_path / "again"
+    assert main(["synth", "--out", str(again), "--accounts", "60", "--seed", "3"]) == 0
+    for name in ("accounts", "activities"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"), pd.read_parquet(again / f"{name}.parquet"))
+
+
+def test_synth_bad_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["synth", "--out", str(tmp_path / "x"), "--accounts", "0"])
+    assert info.value.code == 2
+    assert "must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["synth", "--out", str(tmp_path / "x"), "--start", "2026-01-01", "--end", "2025-01-01"]) == 2
+    assert "mqa synth:" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_train_refuses_bad_data_and_short_history(tmp_path, base_tables, capsys):
+    folder = write_tables(tmp_path / "h", base_tables)
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "m"), "--no-mlflow"]) == 2
+    err = capsys.readouterr().err
+    assert "mqa train:" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
