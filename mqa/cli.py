@@ -148,11 +148,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_features(args: argparse.Namespace) -> int:
+def _configured(args: argparse.Namespace):
+    """The configuration file's contents and its feature settings, with --horizon-days applied."""
     import dataclasses
 
-    from mqa.features.build import build_features
     from mqa.features.config import load_config
+
+    config = load_config(args.config)
+    settings = config.features
+    if getattr(args, "horizon_days", None):
+        settings = dataclasses.replace(settings, horizon_days=args.horizon_days)
+    return config, settings
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from mqa.features.build import build_features
     from mqa.features.files import output_suffix, write_frame
     from mqa.features.history import read_history
     from mqa.features.snapshots import parse_as_of
@@ -163,10 +173,7 @@ def cmd_features(args: argparse.Namespace) -> int:
         as_of = parse_as_of(args.as_of) if args.as_of else None
     except ValueError as exc:
         raise UserError(f"mqa features: {exc}") from None
-    config = load_config(args.config)
-    settings = config.features
-    if args.horizon_days:
-        settings = dataclasses.replace(settings, horizon_days=args.horizon_days)
+    config, settings = _configured(args)
     t0 = time.perf_counter()
     history = read_history(args.data, config=config, purpose="train")
     try:
@@ -186,19 +193,13 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from mqa.features.config import load_config
     from mqa.features.history import read_history
     from mqa.train.pipeline import train_model
     from mqa.train.report import render
     from mqa.train.settings import train_settings
 
-    config = load_config(args.config)
+    config, settings = _configured(args)
     tsettings = train_settings(config)
-    settings = config.features
-    if args.horizon_days:
-        settings = dataclasses.replace(settings, horizon_days=args.horizon_days)
     t0 = time.perf_counter()
     history = read_history(args.data, config=config, purpose="train")
     print(f"Read {args.data}: {len(history['accounts']):,} accounts, {len(history['activities']):,} activities, "
