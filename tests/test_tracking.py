@@ -75,6 +75,9 @@ def test_promotion_only_when_better(setup, monkeypatch):
     artifacts = [a.path for a in client.list_artifacts(runs.iloc[0]["run_id"], "evaluation")]
     assert "evaluation/report.html" in artifacts
 
+    # The logged model is code plus the hashed bundle: nothing to unpickle.
+    assert not [p for p in root.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
+
     # Nothing about people in any artifact MLflow holds.
     text = "\n".join(p.read_text(errors="ignore") for p in root.rglob("*") if p.is_file() and p.suffix in
                      (".html", ".json", ".csv", ".txt", ".svg", ".yaml", ".MLmodel", "")).lower()

@@ -47,8 +47,17 @@ class ReadinessModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
         self.bundle = ModelBundle.load(context.artifacts["bundle"])
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(self, context, model_input, params=None):
         return self.bundle.predict(model_input).reset_index(drop=True)
+
+
+MODEL_CODE = """\
+# The mqa readiness model, logged by mqa.train.tracking ("models from code").
+import mlflow
+from mqa.train.tracking import ReadinessModel
+
+mlflow.models.set_model(ReadinessModel())
+"""
 
 
 @dataclass
@@ -125,10 +134,17 @@ def log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: Trai
 
         for name, svg in plots(run).items():
             mlflow.log_text(svg, f"plots/{name}.svg")
+        sample = run.test_rows.head(50)
+        signature = mlflow.models.infer_signature(sample[b.features], b.predict(sample).reset_index(drop=True))
+        code = Path(tempfile.mkdtemp()) / "mqa_readiness_model.py"
+        code.write_text(MODEL_CODE)
+        # "Models from code": MLflow stores this small file, not a pickled
+        # object, so loading the model unpickles nothing; the bundle it loads
+        # is checked against its manifest.
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=ReadinessModel(), artifacts={"bundle": str(bundle_dir)},
+            name="model", python_model=str(code), artifacts={"bundle": str(bundle_dir)},
             pip_requirements=requirements(), registered_model_name=settings.model_name,
-            input_example=None,
+            signature=signature,
         )
         version = str(info.registered_model_version)
         return decide_alias(run, settings.model_name, version, active.info.run_id, history)
