@@ -155,7 +155,7 @@ def render(run: TrainingRun, train_settings) -> str:
         version=b.version, trained_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         fingerprint_text="; ".join(tables) + " rows", seed=t["seed"], horizon=b.settings.horizon_days,
         m=run.evaluation["test"], cutoff=b.cutoff, tiers=sorted(b.tiers.items(), key=lambda kv: kv[1]),
-        score_meaning=meaning[0].upper() + meaning[1:] + "." if meaning else "",
+        score_meaning=(meaning[0].upper() + meaning[1:]).rstrip(".") + "." if meaning else "",
         calibration=b.calibration.method, splits=splits,
         rules=run.evaluation["rules"].to_dict(orient="records"), rule_settings=train_settings.rules,
         cutoffs=run.evaluation["cutoffs"].to_dict(orient="records"), choice=run.evaluation["cutoff_choice"],
