@@ -38,6 +38,7 @@ def build_features(
     settings: FeatureSettings | None = None,
     all_rows: bool = False,
     features: list[str] | None = None,
+    accounts=None,
 ) -> pd.DataFrame:
     """Point-in-time feature rows with labels.
 
@@ -57,6 +58,9 @@ def build_features(
         computed for all of them.
     features : list of str, optional
         A subset of feature names (default: all of :data:`REGISTRY`).
+    accounts : sequence of str, optional
+        Only these accounts (default: all). Features of an account never
+        depend on the others, so the values are the same either way.
 
     Returns
     -------
@@ -70,7 +74,7 @@ def build_features(
     if as_of is None:
         as_of = default_as_of(history, step_days=settings.step_days)
     as_of = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(as_of)))).tz_convert("UTC").as_unit("ns")
-    grid = make_grid(history, as_of)
+    grid = make_grid(history, as_of, accounts)
     ctx = Context(history, grid, settings)
     state = status(history, grid)
     keep = np.ones(grid.shape, dtype=bool) if all_rows else state == SCORED

@@ -21,7 +21,7 @@ def industry(ctx: Context) -> np.ndarray:
 
 def country(ctx: Context) -> np.ndarray:
     """Country as given, trimmed (categorical)."""
-    return ctx.per_account(ctx.accounts["country"].str.strip().str.upper().to_numpy(dtype=object))
+    return ctx.per_account(ctx.accounts["country"].str.strip().to_numpy(dtype=object))
 
 
 def employees(ctx: Context) -> np.ndarray:

@@ -73,9 +73,22 @@ def parse_as_of(text: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(sorted(set(parsed))).as_unit("ns")
 
 
-def make_grid(history: History, as_of: pd.DatetimeIndex) -> Grid:
-    """The grid of every account by the given as-of dates."""
-    return Grid(pd.Index(history["accounts"]["account_id"]), pd.DatetimeIndex(as_of).as_unit("ns"))
+def make_grid(history: History, as_of: pd.DatetimeIndex, accounts=None) -> Grid:
+    """The grid of every account (or of ``accounts``, in the accounts table's order) by the as-of dates.
+
+    Raises
+    ------
+    ValueError
+        An account id that is not in the accounts table.
+    """
+    ids = pd.Index(history["accounts"]["account_id"])
+    if accounts is not None:
+        wanted = pd.Index(pd.Series(list(accounts), dtype="str"))
+        unknown = wanted[~wanted.isin(ids)]
+        if len(unknown):
+            raise ValueError(f"account(s) not in the accounts table: {', '.join(unknown[:5])}")
+        ids = ids[ids.isin(wanted)]
+    return Grid(ids, pd.DatetimeIndex(as_of).as_unit("ns"))
 
 
 def exists(history: History, grid: Grid) -> np.ndarray:

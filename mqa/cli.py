@@ -98,6 +98,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow (bundle and report only)")
     _add_config(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "predict",
+        help="score and explain every account at a date (batch job)",
+        description="Score every account of a history at an as-of date with a trained model: status (scored, "
+        "in_pipeline, not_created), calibrated probability, 0-100 score, tier, MQA flag, whether it newly became "
+        "an MQA since --previous, and its reasons (exact SHAP contributions in plain sentences). The data is "
+        "validated first; the output is written atomically as Parquet or CSV by its extension.",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder")
+    p.add_argument("--model", required=True, metavar="MODEL",
+                   help="a bundle folder written by 'mqa train', or an MLflow model URI such as models:/mqa-readiness@champion")
+    p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date (a date alone is midnight UTC)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output file: .parquet, .csv or .csv.gz")
+    p.add_argument("--previous", metavar="FILE", help="an earlier output of 'mqa predict', to flag accounts that newly became MQAs")
+    _add_config(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "explain",
+        help="explain one account's score",
+        description="Print one account's score, tier and drivers at an as-of date; below the cutoff, also what moved "
+        "its score most since the previous as-of date (one grid step earlier).",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder")
+    p.add_argument("--model", required=True, metavar="MODEL", help="bundle folder or MLflow model URI")
+    p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date")
+    p.add_argument("--account", required=True, metavar="ID", help="the account's id")
+    _add_config(p)
+    p.set_defaults(func=cmd_explain)
     return parser
 
 
@@ -229,6 +259,106 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         promotion = log_run(run, out, html, tsettings, history)
         print(f"MLflow ({tracking_uri(tsettings)}): {promotion}")
+    return 0
+
+
+def _one_date(text: str, command: str):
+    from mqa.features.snapshots import parse_as_of
+
+    try:
+        dates = parse_as_of(text)
+    except ValueError as exc:
+        raise UserError(f"mqa {command}: {exc}") from None
+    if len(dates) != 1:
+        raise UserError(f"mqa {command}: --as-of takes one date, got {len(dates)}")
+    return dates[0]
+
+
+def _model_for(args: argparse.Namespace, command: str):
+    from mqa.predict import load_model
+    from mqa.train.bundle import BundleError
+    from mqa.train.settings import train_settings
+
+    try:
+        return load_model(args.model, train_settings(_configured(args)[0]))
+    except (BundleError, ValueError) as exc:
+        raise UserError(f"mqa {command}: {exc}") from None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from mqa.features.files import output_suffix, write_frame
+    from mqa.features.history import read_history
+    from mqa.predict.batch import predict_history, read_previous
+
+    out = Path(args.out)
+    try:
+        output_suffix(out)
+        previous = read_previous(args.previous) if args.previous else None
+    except ValueError as exc:
+        raise UserError(f"mqa predict: {exc}") from None
+    as_of = _one_date(args.as_of, "predict")
+    config, _ = _configured(args)
+    t0 = time.perf_counter()
+    history = read_history(args.data, config=config, purpose="predict")
+    bundle = _model_for(args, "predict")
+    try:
+        result = predict_history(history, bundle, as_of, previous=previous)
+    except ValueError as exc:
+        raise UserError(f"mqa predict: {exc}") from None
+    write_frame(result, out)
+    counts = result["status"].value_counts()
+    scored = int(counts.get("scored", 0))
+    print(f"Scored {scored:,} accounts at {as_of:%Y-%m-%d} with model {bundle.version} in {time.perf_counter() - t0:.1f} s "
+          f"({int(counts.get('in_pipeline', 0)):,} in pipeline, {int(counts.get('not_created', 0)):,} not created yet).")
+    print(f"  MQAs (score >= {bundle.cutoff:g}): {int(result['is_mqa'].fillna(False).sum()):,}"
+          + (f", of which new since --previous: {int(result['became_mqa'].fillna(False).sum()):,}" if previous is not None else "")
+          + f". Written to {out}.")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from mqa.features.history import read_history
+    from mqa.predict.batch import predict_history
+
+    as_of = _one_date(args.as_of, "explain")
+    config, _ = _configured(args)
+    history = read_history(args.data, config=config, purpose="predict")
+    bundle = _model_for(args, "explain")
+    earlier = as_of - pd.Timedelta(days=bundle.settings.step_days)
+    try:
+        now = predict_history(history, bundle, as_of, accounts=[args.account]).iloc[0]
+        then = predict_history(history, bundle, earlier, accounts=[args.account]).iloc[0]
+    except ValueError as exc:
+        raise UserError(f"mqa explain: {exc}") from None
+    print(f"Account {args.account} at {as_of:%Y-%m-%d} (model {bundle.version}):")
+    if now["status"] != "scored":
+        print(f"  not scored: {now['status'].replace('_', ' ')}.")
+        return 0
+    print(f"  score {now['score']:.1f} ({now['tier']}), probability of an opportunity within "
+          f"{bundle.settings.horizon_days} days {now['probability']:.1%}; MQA at {bundle.cutoff:g}: {'yes' if now['is_mqa'] else 'no'}.")
+    print("  drivers:")
+    for r in json.loads(now["reasons"]):
+        print(f"    {'+' if r['contribution'] > 0 else '-'} {r['text']} ({r['contribution']:+.2f})")
+    shares = json.loads(now["family_contributions"])
+    print("  by family: " + ", ".join(f"{k} {v['share']:.0%}" for k, v in shares.items()))
+    if not now["is_mqa"]:
+        if then["status"] != "scored":
+            print(f"  on {earlier:%Y-%m-%d} it was not scored ({then['status'].replace('_', ' ')}).")
+        else:
+            print(f"  since {earlier:%Y-%m-%d}: score {then['score']:.1f} -> {now['score']:.1f}.")
+            before = {r["feature"]: r for r in json.loads(then["reasons"])}
+            after = {r["feature"]: r for r in json.loads(now["reasons"])}
+            moved = sorted(set(before) | set(after), key=lambda f: -abs(after.get(f, {}).get("contribution", 0.0)
+                                                                        - before.get(f, {}).get("contribution", 0.0)))
+            print("  what moved it most:")
+            for f in moved[:4]:
+                b, a = before.get(f), after.get(f)
+                delta = (a["contribution"] if a else 0.0) - (b["contribution"] if b else 0.0)
+                print(f"    {delta:+.2f}: {(a or b)['text']}" + (f" (was: {b['text']})" if a and b and a['text'] != b['text'] else ""))
     return 0
 
 

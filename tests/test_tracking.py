@@ -69,6 +69,13 @@ def test_promotion_only_when_better(setup, monkeypatch):
     want = full.bundle.predict(rows).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want)
 
+    # Batch prediction takes the registered champion by its URI.
+    from mqa.predict import load_model
+
+    assert load_model(f"models:/{NAME}@{CHAMPION}").version == full.bundle.version
+    with pytest.raises(ValueError, match=r"--model models:/no-such-model@champion: MLflow could not load it"):
+        load_model("models:/no-such-model@champion")
+
     # Runs carry the metrics and the report.
     runs = mlflow.search_runs(experiment_names=["mqa"])
     assert len(runs) == 3 and runs["metrics.test_roc_auc"].notna().all()

@@ -108,14 +108,17 @@ class ModelBundle:
 
     def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
         """``probability``, ``score``, ``tier`` and ``is_mqa`` for feature rows (index kept)."""
-        raw = self.raw(rows)
+        return self.predict_raw(self.raw(rows), index=rows.index)
+
+    def predict_raw(self, raw: np.ndarray, index=None) -> pd.DataFrame:
+        """``probability``, ``score``, ``tier`` and ``is_mqa`` from raw model outputs."""
         score = self.scale.score(raw)
         return pd.DataFrame({
             "probability": self.calibration.probability(raw),
             "score": score,
-            "tier": pd.Series(tier(score, self.tiers), dtype="str", index=rows.index),
+            "tier": pd.Series(tier(score, self.tiers), dtype="str", index=index),
             "is_mqa": score >= self.cutoff,
-        }, index=rows.index)
+        }, index=index)
 
     # --- files --------------------------------------------------------------
     def save(self, folder: str | Path, report_html: str | None = None) -> Path:

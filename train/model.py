@@ -7,6 +7,7 @@ depends on pandas' category order and nothing needs unpickling.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import lightgbm as lgb
@@ -124,4 +125,7 @@ def fit_booster(X_train: pd.DataFrame, y_train: np.ndarray, X_val: pd.DataFrame,
 
 def raw_scores(booster: lgb.Booster, X: pd.DataFrame) -> np.ndarray:
     """The model's raw output (log-odds), at the best iteration."""
-    return booster.predict(X, raw_score=True, num_iteration=booster.best_iteration or None)
+    # Threads set here: the search trains each candidate on one thread, and
+    # LightGBM would otherwise keep that setting for prediction.
+    return booster.predict(X, raw_score=True, num_iteration=booster.best_iteration or None,
+                           num_threads=os.cpu_count() or 1)

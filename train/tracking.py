@@ -80,6 +80,26 @@ class Promotion:
                 f"{self.champion_auc:.4f} on the same out-of-time rows; {verdict}.")
 
 
+def load_registered_bundle(uri: str, settings: TrainSettings | None = None) -> ModelBundle:
+    """The bundle behind an MLflow model URI such as ``models:/mqa-readiness@champion``.
+
+    Raises
+    ------
+    ValueError
+        The URI does not resolve to an mqa model.
+    """
+    mlflow.set_tracking_uri(tracking_uri(settings or TrainSettings()))
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as exc:  # noqa: BLE001 - MLflow raises many types for a bad URI
+        raise ValueError(f"--model {uri}: MLflow could not load it ({str(exc).splitlines()[0]}); "
+                         f"check the name and alias, and MLFLOW_TRACKING_URI") from None
+    inner = model.unwrap_python_model()
+    if not isinstance(inner, ReadinessModel):
+        raise ValueError(f"--model {uri}: not an mqa readiness model")
+    return inner.bundle
+
+
 def tracking_uri(settings: TrainSettings) -> str:
     """The environment's URI, else the configuration's, else a SQLite file in the working folder."""
     return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking_uri or DEFAULT_URI

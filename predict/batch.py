@@ -1,0 +1,157 @@
+"""Batch scoring: every account at one as-of date, with status, score, tier, MQA flag and reasons.
+
+One row per account:
+
+- ``account_id``, ``as_of``, ``model_version``;
+- ``status``: ``scored``, ``in_pipeline`` (an opportunity is open at as-of) or
+  ``not_created`` (the account did not exist yet); only scored rows carry a score;
+- ``probability`` (calibrated), ``score`` (0-100), ``tier``, ``is_mqa``;
+- ``became_mqa``: MQA now and not in the ``previous`` output (missing when no
+  previous output is given);
+- ``reasons``: JSON list of the strongest drivers (see :mod:`mqa.predict.explain`);
+- ``family_contributions``: JSON of each family's log-odds and share.
+
+Scored rows are explained in chunks, so memory stays bounded by the chunk
+size, and the result does not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from mqa.features.build import FEATURES_BY_NAME, build_features
+from mqa.features.history import History
+from mqa.features.snapshots import SCORED
+from mqa.train.bundle import ModelBundle
+
+from .explain import contributions, family_contributions, reasons
+
+CHUNK_SIZE = 20_000
+OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "probability", "score", "tier", "is_mqa",
+                  "became_mqa", "reasons", "family_contributions")
+
+# The table each feature is computed from: a model that uses features from a
+# table the history lacks would score every account as if nothing happened.
+_TIMING_FROM_ACTIVITIES = ("timing__days_since_activity", "timing__activity_velocity_30d")
+
+
+def source_table(feature: str) -> str:
+    """The table a feature is computed from."""
+    family = feature.split("__")[0]
+    if family == "timing":
+        return "activities" if feature in _TIMING_FROM_ACTIVITIES else "signals"
+    return {"fit": "accounts", "engagement": "activities", "intent": "intent", "history": "opportunities"}[family]
+
+
+def check_features(bundle: ModelBundle, history: History) -> None:
+    """Refuse a model whose features this version cannot compute or this history cannot provide.
+
+    Raises
+    ------
+    ValueError
+        Naming the features, and the table each needs.
+    """
+    unknown = [f for f in bundle.features if f not in FEATURES_BY_NAME]
+    if unknown:
+        raise ValueError(f"the model uses {len(unknown)} feature(s) this version of mqa does not compute: "
+                         f"{', '.join(unknown[:8])}; retrain the model with this version")
+    missing: dict[str, list[str]] = {}
+    for f in bundle.features:
+        table = source_table(f)
+        if table not in history.present:
+            missing.setdefault(table, []).append(f)
+    if missing:
+        parts = [f"{len(fs)} from '{t}' ({', '.join(fs[:3])}{', ...' if len(fs) > 3 else ''})" for t, fs in missing.items()]
+        raise ValueError("the model uses features the history cannot provide: " + "; ".join(parts)
+                         + ". Add the missing table(s), or retrain without those families ([model] families).")
+
+
+def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, previous: pd.DataFrame | None = None,
+                    chunk_size: int = CHUNK_SIZE, progress: bool | None = None, accounts=None) -> pd.DataFrame:
+    """Score and explain every account (or ``accounts``) at ``as_of``.
+
+    Parameters
+    ----------
+    history : History
+        A validated history.
+    bundle : ModelBundle
+        The model; its feature settings are used to build the features.
+    as_of : Timestamp
+        UTC as-of instant.
+    previous : DataFrame, optional
+        An earlier output (``account_id``, ``is_mqa``), for ``became_mqa``.
+    chunk_size : int
+        Scored rows explained per chunk.
+    progress : bool, optional
+        Show a progress bar; default: only when stderr is a terminal.
+    accounts : sequence of str, optional
+        Only these accounts (default: all).
+
+    Returns
+    -------
+    DataFrame with :data:`OUTPUT_COLUMNS`, in the accounts table's order.
+    """
+    check_features(bundle, history)
+    rows = build_features(history, as_of=[as_of], settings=bundle.settings, all_rows=True,
+                          features=bundle.features, accounts=accounts)
+    n = len(rows)
+    out = pd.DataFrame({
+        "account_id": rows["account_id"],
+        "as_of": rows["as_of"],
+        "model_version": pd.Series([bundle.version] * n, dtype="str"),
+        "status": rows["status"],
+        "probability": np.full(n, np.nan),
+        "score": np.full(n, np.nan),
+        "tier": pd.Series(pd.NA, index=rows.index, dtype="str"),
+        "is_mqa": pd.Series(pd.NA, index=rows.index, dtype="boolean"),
+        "reasons": pd.Series(pd.NA, index=rows.index, dtype="str"),
+        "family_contributions": pd.Series(pd.NA, index=rows.index, dtype="str"),
+    })
+    scored = np.flatnonzero((rows["status"] == SCORED).to_numpy())
+    if progress is None:
+        progress = sys.stderr.isatty()
+    with tqdm(total=len(scored), unit="accounts", disable=not progress, desc="scoring") as bar:
+        for start in range(0, len(scored), chunk_size):
+            at = scored[start:start + chunk_size]
+            chunk = rows.iloc[at].reset_index(drop=True)
+            X = bundle.encoding.matrix(chunk)
+            contrib = contributions(bundle, X)
+            raw = contrib.sum(axis=1)
+            pred = bundle.predict_raw(raw)
+            out.iloc[at, out.columns.get_loc("probability")] = pred["probability"].to_numpy()
+            out.iloc[at, out.columns.get_loc("score")] = pred["score"].to_numpy()
+            out.iloc[at, out.columns.get_loc("tier")] = pred["tier"].to_numpy()
+            out.iloc[at, out.columns.get_loc("is_mqa")] = pred["is_mqa"].to_numpy()
+            out.iloc[at, out.columns.get_loc("reasons")] = reasons(chunk[bundle.features], contrib, bundle.features).to_numpy()
+            out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(contrib, bundle.features)[1].to_numpy()
+            bar.update(len(at))
+    if previous is not None:
+        before = previous.assign(account_id=previous["account_id"].astype("str")).drop_duplicates("account_id")
+        was = before.set_index("account_id")["is_mqa"].astype("boolean").reindex(out["account_id"]).fillna(False)
+        out["became_mqa"] = (out["is_mqa"].fillna(False).to_numpy() & ~was.to_numpy(dtype=bool))
+        out["became_mqa"] = out["became_mqa"].astype("boolean").where(out["status"] == SCORED, pd.NA)
+    else:
+        out["became_mqa"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    return out[list(OUTPUT_COLUMNS)]
+
+
+def read_previous(path) -> pd.DataFrame:
+    """An earlier prediction output (Parquet or CSV), checked for the columns ``became_mqa`` needs."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"--previous {path}: no such file; pass an earlier output of 'mqa predict'")
+    try:
+        prev = pd.read_parquet(path) if path.name.lower().endswith(".parquet") else pd.read_csv(path, dtype={"account_id": str})
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
+        raise ValueError(f"--previous {path}: not a readable Parquet or CSV file ({str(exc).splitlines()[0]})") from None
+    lacking = [c for c in ("account_id", "is_mqa") if c not in prev.columns]
+    if lacking:
+        raise ValueError(f"--previous {path}: lacks column(s) {', '.join(lacking)}; pass an earlier output of 'mqa predict'")
+    return prev
+

@@ -1,0 +1,114 @@
+"""Exact explanations: each score's drivers, from TreeSHAP contributions, in words.
+
+Contributions come from LightGBM itself (``pred_contrib=True``: exact
+TreeSHAP in log-odds). For every row they add up, with the base value, to the
+model's raw output; ``tests/test_predict.py`` checks that for every row.
+
+The reasons of a row are its strongest drivers, up to four pushing the score
+up and two pushing it down, strongest first, each with its feature, family,
+value, signed contribution (log-odds) and a sentence. They are assembled as
+JSON column-wise: the loops run over features and reason slots, never rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from mqa.features.build import FAMILIES, FEATURES_BY_NAME
+
+from .sentences import sentences
+
+POSITIVE_REASONS = 4
+NEGATIVE_REASONS = 2
+
+
+def contributions(bundle, X: pd.DataFrame) -> np.ndarray:
+    """``(rows, features + 1)`` exact SHAP contributions in log-odds; the last column is the base value."""
+    return bundle.booster.predict(X, pred_contrib=True, num_threads=os.cpu_count() or 1)
+
+
+def family_contributions(contrib: np.ndarray, features: list[str]) -> tuple[np.ndarray, pd.Series]:
+    """Signed log-odds per family ``(rows, families)`` and the JSON text of each row.
+
+    The JSON maps each family to its summed contribution (``log_odds``) and its
+    ``share`` of the absolute total, so shares add up to 1.
+    """
+    fam = np.array([FEATURES_BY_NAME[f].family for f in features])
+    per = np.stack([contrib[:, :-1][:, fam == f].sum(axis=1) for f in FAMILIES], axis=1)
+    total = np.abs(per).sum(axis=1, keepdims=True)
+    share = np.divide(np.abs(per), total, out=np.zeros_like(per), where=total > 0)
+    text = pd.Series("{", index=range(len(per)), dtype="str")
+    for j, f in enumerate(FAMILIES):
+        text = text + (", " if j else "") + f'"{f}": {{"log_odds": ' + _num(per[:, j]) + ', "share": ' + _num(share[:, j]) + "}"
+    return per, text + "}"
+
+
+def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str]) -> pd.Series:
+    """The JSON list of each row's strongest drivers (see module docstring).
+
+    Parameters
+    ----------
+    values : DataFrame
+        The rows' feature values (original units, categoricals as text), columns ``features``.
+    contrib : ndarray
+        Contributions from :func:`contributions`, same rows.
+    features : list of str
+        The model's feature order.
+    """
+    n = len(values)
+    c = contrib[:, :-1]
+    pos_order = np.argsort(-c, axis=1, kind="stable")[:, :POSITIVE_REASONS]
+    neg_order = np.argsort(c, axis=1, kind="stable")[:, :NEGATIVE_REASONS]
+    idx = np.concatenate([pos_order, neg_order], axis=1)
+    picked = np.take_along_axis(c, idx, axis=1)
+    sign_ok = np.concatenate([picked[:, :POSITIVE_REASONS] > 0, picked[:, POSITIVE_REASONS:] < 0], axis=1)
+    # Strongest first; slots without a driver of their sign go last and are left out.
+    order = np.argsort(np.where(sign_ok, -np.abs(picked), np.inf), axis=1, kind="stable")
+    idx = np.take_along_axis(idx, order, axis=1)
+    picked = np.take_along_axis(picked, order, axis=1)
+    valid = np.take_along_axis(sign_ok, order, axis=1)
+
+    out = pd.Series("[", index=range(n), dtype="str")
+    for slot in range(idx.shape[1]):
+        obj = _slot_objects(values, features, idx[:, slot], picked[:, slot])
+        sep = ", " if slot else ""
+        out = out + pd.Series(np.where(valid[:, slot], sep + obj.to_numpy(dtype=object), ""), dtype="str")
+    return out + "]"
+
+
+def _slot_objects(values: pd.DataFrame, features: list[str], feat: np.ndarray, contrib: np.ndarray) -> pd.Series:
+    """One reason object per row, for the feature each row has in this slot."""
+    n = len(values)
+    name = pd.Series(np.array(features, dtype=object)[feat], dtype="str")
+    family = pd.Series(np.array([FEATURES_BY_NAME[f].family for f in features], dtype=object)[feat], dtype="str")
+    text = pd.Series(pd.NA, index=range(n), dtype="str")
+    value = pd.Series(pd.NA, index=range(n), dtype="str")
+    for j in np.unique(feat):
+        rows = np.flatnonzero(feat == j)
+        f = features[j]
+        col = values[f].iloc[rows]
+        text.iloc[rows] = sentences(f, col.to_numpy()).to_numpy()
+        if FEATURES_BY_NAME[f].categorical:
+            value.iloc[rows] = _json_strings(pd.Series(col.to_numpy(), dtype="str")).to_numpy()
+        else:
+            value.iloc[rows] = _num(col.to_numpy(dtype=float)).to_numpy()
+    return ('{"feature": "' + name + '", "family": "' + family + '", "value": ' + value
+            + ', "contribution": ' + _num(contrib) + ', "text": ' + _json_strings(text) + "}")
+
+
+def _num(x: np.ndarray, digits: int = 4) -> pd.Series:
+    """Numbers as JSON text, rounded; NaN is null."""
+    s = pd.Series(np.round(np.asarray(x, dtype=float), digits))
+    text = s.astype("str").str.replace(r"\.0$", "", regex=True)
+    return text.mask(s.isna(), "null").astype("str")
+
+
+def _json_strings(s: pd.Series) -> pd.Series:
+    """Strings as JSON string literals (escaped once per distinct value); missing is null."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    quoted = np.array([json.dumps(u) for u in uniques] + ["null"], dtype=object)
+    return pd.Series(quoted[codes], dtype="str")

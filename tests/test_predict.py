@@ -1,0 +1,206 @@
+"""Batch prediction: exact explanations, statuses, reasons, became_mqa, determinism, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mqa.cli import main
+from mqa.features.files import write_history
+from mqa.features.history import read_history
+from mqa.features.synth import generate_history
+from mqa.predict import load_model
+from mqa.predict.batch import OUTPUT_COLUMNS, predict_history
+from mqa.predict.explain import contributions
+from mqa.train.pipeline import train_model
+
+AS_OF = pd.Timestamp("2026-06-16", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict")
+    write_history(generate_history(n_accounts=600, seed=5), root / "history")
+    history = read_history(root / "history")
+    bundle_dir = train_model(history, seed=0).bundle.save(root / "model")
+    return root, history, load_model(str(bundle_dir))
+
+
+@pytest.fixture(scope="module")
+def scored(world):
+    _, history, bundle = world
+    return predict_history(history, bundle, AS_OF)
+
+
+def test_contributions_add_up_to_the_raw_output_for_every_row(world):
+    from mqa.features.build import build_features
+
+    _, history, bundle = world
+    rows = build_features(history, as_of=[AS_OF], settings=bundle.settings, all_rows=True, features=bundle.features)
+    X = bundle.encoding.matrix(rows)
+    contrib = contributions(bundle, X)
+    raw = bundle.booster.predict(X, raw_score=True)
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=0, atol=1e-9)
+    assert len(raw) == len(rows) == 600
+
+
+def test_output_columns_and_statuses(scored, world):
+    _, history, bundle = world
+    assert tuple(scored.columns) == OUTPUT_COLUMNS
+    assert len(scored) == 600 and scored["account_id"].is_unique
+    assert (scored["model_version"] == bundle.version).all()
+    s = scored[scored["status"] == "scored"]
+    rest = scored[scored["status"] != "scored"]
+    assert s["score"].between(0, 100).all() and s["probability"].between(0, 1).all()
+    assert set(s["tier"]) <= {"nurture", "targeted", "mqa"}
+    assert (s["is_mqa"] == (s["score"] >= bundle.cutoff)).all()
+    assert rest["score"].isna().all() and rest["reasons"].isna().all() and rest["tier"].isna().all()
+    # In pipeline = an opportunity open at as-of.
+    opp = history["opportunities"]
+    open_now = opp[(opp["created_at"] <= AS_OF) & (opp["closed_at"].isna() | (opp["closed_at"] > AS_OF))]
+    assert set(scored.loc[scored["status"] == "in_pipeline", "account_id"]) == set(open_now["account_id"])
+    assert scored["became_mqa"].isna().all()  # no --previous given
+
+
+def test_not_created_accounts_are_not_scored(world):
+    _, history, bundle = world
+    early = pd.Timestamp("2024-08-01", tz="UTC")
+    out = predict_history(history, bundle, early)
+    created = history["accounts"].set_index("account_id")["created_at"]
+    later = set(created[created > early].index)
+    assert later and set(out.loc[out["status"] == "not_created", "account_id"]) == later
+
+
+def test_reasons_are_the_strongest_drivers_in_words(scored, world):
+    _, _, bundle = world
+    s = scored[scored["status"] == "scored"]
+    saw_negative = False
+    for text in s["reasons"].head(200):
+        items = json.loads(text)
+        assert 1 <= len(items) <= 6
+        c = [i["contribution"] for i in items]
+        assert c == sorted(c, key=abs, reverse=True)
+        assert sum(x > 0 for x in c) <= 4 and sum(x < 0 for x in c) <= 2
+        saw_negative |= any(x < 0 for x in c)
+        for i in items:
+            assert i["feature"] in bundle.features and i["family"] == i["feature"].split("__")[0]
+            assert i["text"] and "{" not in i["text"] and "nan" not in i["text"].lower()
+    assert saw_negative
+
+
+def test_reason_values_and_contributions_match_the_model(scored, world):
+    from mqa.features.build import build_features
+
+    _, history, bundle = world
+    rows = build_features(history, as_of=[AS_OF], settings=bundle.settings, all_rows=True,
+                          features=bundle.features).set_index("account_id")
+    s = scored[scored["status"] == "scored"].head(30)
+    X = bundle.encoding.matrix(rows.loc[s["account_id"]])
+    contrib = pd.DataFrame(contributions(bundle, X)[:, :-1], columns=bundle.features, index=s["account_id"])
+    for account, text in zip(s["account_id"], s["reasons"]):
+        for item in json.loads(text):
+            assert item["contribution"] == pytest.approx(contrib.loc[account, item["feature"]], abs=1e-4)
+            value = rows.loc[account, item["feature"]]
+            if isinstance(item["value"], str):
+                assert item["value"] == value
+            elif item["value"] is None:
+                assert pd.isna(value)
+            else:
+                assert item["value"] == pytest.approx(value, abs=1e-4)
+
+
+def test_family_contributions(scored, world):
+    _, _, bundle = world
+    s = scored[scored["status"] == "scored"].head(100)
+    for text, p in zip(s["family_contributions"], s["probability"]):
+        fam = json.loads(text)
+        assert set(fam) == {"fit", "engagement", "intent", "timing", "history"}
+        assert sum(v["share"] for v in fam.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_chunking_does_not_change_the_result(scored, world):
+    _, history, bundle = world
+    pd.testing.assert_frame_equal(predict_history(history, bundle, AS_OF, chunk_size=37), scored)
+
+
+def test_became_mqa_against_a_previous_output(scored, world):
+    _, history, bundle = world
+    previous = scored[["account_id", "is_mqa"]].copy()
+    mqa_now = scored.index[scored["is_mqa"].fillna(False)]
+    previous.loc[mqa_now[:5], "is_mqa"] = False  # five of today's MQAs were not MQAs before
+    out = predict_history(history, bundle, AS_OF, previous=previous)
+    assert set(out.loc[out["became_mqa"].fillna(False), "account_id"]) == set(scored.loc[mqa_now[:5], "account_id"])
+    assert out.loc[out["status"] != "scored", "became_mqa"].isna().all()
+
+
+def test_cli_output_is_byte_identical_and_atomic(world, tmp_path, capsys):
+    root, _, _ = world
+    args = ["predict", "--data", str(root / "history"), "--model", str(root / "model"), "--as-of", "2026-06-16"]
+    for name in ("a.parquet", "b.parquet", "a.csv", "b.csv"):
+        assert main(args + ["--out", str(tmp_path / name)]) == 0
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    out = capsys.readouterr()
+    assert "Scored" in out.out and "scoring" not in out.err  # no progress bar outside a terminal
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.parquet", "b.csv", "b.parquet"]
+    # --previous flags new MQAs.
+    assert main(args[:-1] + ["2026-06-30", "--out", str(tmp_path / "c.parquet"), "--previous", str(tmp_path / "a.parquet")]) == 0
+    assert pd.read_parquet(tmp_path / "c.parquet")["became_mqa"].notna().any()
+
+
+def test_cli_refusals(world, tmp_path, capsys):
+    root, _, _ = world
+    base = ["predict", "--model", str(root / "model"), "--as-of", "2026-06-16"]
+    # Bad data: plain message, exit 2, nothing written.
+    bad = tmp_path / "bad"
+    shutil.copytree(root / "history", bad)
+    intent = pd.read_parquet(bad / "intent.parquet")
+    intent.loc[0, "score"] = 250
+    intent.to_parquet(bad / "intent.parquet")
+    out = tmp_path / "out.parquet"
+    assert main(base + ["--data", str(bad), "--out", str(out)]) == 2
+    assert "intent: column 'score': must be between 0 and 100" in capsys.readouterr().err
+    # A model whose features the data cannot provide: named.
+    (bad / "intent.parquet").unlink()
+    assert main(base + ["--data", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the model uses features the history cannot provide:" in err and "from 'intent' (intent__" in err
+    # An altered bundle.
+    model = tmp_path / "model"
+    shutil.copytree(root / "model", model)
+    (model / "model.json").write_text("{}")
+    assert main(["predict", "--data", str(root / "history"), "--model", str(model), "--as-of", "2026-06-16",
+                 "--out", str(out)]) == 2
+    assert "the bundle was altered since it was saved (changed: model.json)" in capsys.readouterr().err
+    assert main(base + ["--data", str(root / "history"), "--out", str(out), "--as-of", "2026-06-16,2026-06-30"]) == 2
+    assert "--as-of takes one date, got 2" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_explain_cli(world, scored, capsys):
+    root, _, bundle = world
+    s = scored[scored["status"] == "scored"].sort_values("score")
+    below = s.iloc[len(s) // 2]["account_id"]
+    args = ["explain", "--data", str(root / "history"), "--model", str(root / "model"), "--as-of", "2026-06-16"]
+    assert main(args + ["--account", below]) == 0
+    out = capsys.readouterr().out
+    assert f"Account {below} at 2026-06-16 (model {bundle.version}):" in out
+    assert "MQA at 85: no." in out and "drivers:" in out and "by family: fit" in out
+    assert "since 2026-06-02: score" in out and "what moved it most:" in out
+    top = s.iloc[-1]["account_id"]
+    assert main(args + ["--account", top]) == 0
+    assert "MQA at 85: yes." in capsys.readouterr().out
+    assert main(args + ["--account", "NOPE"]) == 2
+    assert "account(s) not in the accounts table: NOPE" in capsys.readouterr().err
+
+
+def test_no_personal_data_in_predictions(scored, world):
+    _, history, _ = world
+    text = "\n".join(scored["reasons"].dropna()).lower()
+    people = history["contacts"]
+    for value in pd.concat([people["name"], people["email"]]).dropna().str.lower().unique()[:300]:
+        assert value not in text
