@@ -24,11 +24,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from mqa.features.build import FEATURES_BY_NAME, build_features
+from mqa.features.contract import SURGE_THRESHOLD
 from mqa.features.history import History
 from mqa.features.snapshots import SCORED
 from mqa.train.bundle import ModelBundle
 
-from .explain import contributions, family_contributions, reasons
+from .explain import contributions, family_contributions, reasons, richer_sentences
 
 CHUNK_SIZE = 20_000
 OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "probability", "score", "tier", "is_mqa",
@@ -112,6 +113,7 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
         "family_contributions": pd.Series(pd.NA, index=rows.index, dtype="str"),
     })
     scored = np.flatnonzero((rows["status"] == SCORED).to_numpy())
+    topics = surging_topics(history, as_of, bundle.settings.relevant_topics)
     if progress is None:
         progress = sys.stderr.isatty()
     with tqdm(total=len(scored), unit="accounts", disable=not progress, desc="scoring") as bar:
@@ -126,7 +128,10 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
             out.iloc[at, out.columns.get_loc("score")] = pred["score"].to_numpy()
             out.iloc[at, out.columns.get_loc("tier")] = pred["tier"].to_numpy()
             out.iloc[at, out.columns.get_loc("is_mqa")] = pred["is_mqa"].to_numpy()
-            out.iloc[at, out.columns.get_loc("reasons")] = reasons(chunk[bundle.features], contrib, bundle.features).to_numpy()
+            named = topics.reindex(chunk["account_id"]) if topics is not None else None
+            details = richer_sentences(chunk[bundle.features], named)
+            out.iloc[at, out.columns.get_loc("reasons")] = reasons(chunk[bundle.features], contrib, bundle.features,
+                                                                   details).to_numpy()
             out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(contrib, bundle.features)[1].to_numpy()
             bar.update(len(at))
     if previous is not None:
@@ -137,6 +142,26 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
     else:
         out["became_mqa"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     return out[list(OUTPUT_COLUMNS)]
+
+
+def surging_topics(history: History, as_of: pd.Timestamp, relevant: tuple[str, ...], days: int = 28) -> pd.Series | None:
+    """Each account's relevant topics surging in ``(as_of - days, as_of]``, as text ("'ETL' and 'Data Pipelines'")."""
+    i = history["intent"]
+    if not len(i):
+        return None
+    window = (i["date"] > as_of - pd.Timedelta(days=days)) & (i["date"] <= as_of)
+    topic = i["topic"].str.strip()
+    hot = i[window & (i["score"] >= SURGE_THRESHOLD) & topic.str.lower().isin(relevant)].assign(topic=topic)
+    if not len(hot):
+        return None
+    pairs = hot[["account_id", "topic"]].drop_duplicates().sort_values(["account_id", "topic"])
+    quoted = "'" + pairs["topic"] + "'"
+    # At most three names: "a, b and c".
+    rank = pairs.groupby("account_id").cumcount()
+    quoted = quoted[rank.to_numpy() < 3]
+    acct = pairs["account_id"][rank.to_numpy() < 3]
+    joined = quoted.groupby(acct.to_numpy()).agg(list)
+    return joined.map(lambda names: names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
 
 
 def read_previous(path) -> pd.DataFrame:

@@ -47,7 +47,40 @@ def family_contributions(contrib: np.ndarray, features: list[str]) -> tuple[np.n
     return per, text + "}"
 
 
-def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str]) -> pd.Series:
+def richer_sentences(values: pd.DataFrame, topics: pd.Series | None = None) -> dict[str, pd.Series]:
+    """Sentences that combine features or name things, where the data allows.
+
+    "4 people from 3 departments engaged in the last 30 days" when the
+    departments feature is at hand; "intent on 'ETL' and 'Data Pipelines'
+    surging in the last 4 weeks" when ``topics`` (the surging relevant topics
+    of each row, as text) is given. Missing where the plain sentence stays.
+    """
+    out: dict[str, pd.Series] = {}
+    for w in (30, 90):
+        people, depts = f"engagement__contacts_engaged_{w}d", f"engagement__departments_engaged_{w}d"
+        if people in values and depts in values:
+            p = values[people].to_numpy(dtype=float)
+            d = values[depts].to_numpy(dtype=float)
+            text = (pd.Series(p).round().astype("Int64").astype("str") + " people from "
+                    + pd.Series(d).round().astype("Int64").astype("str") + f" departments engaged in the last {w} days")
+            out[people] = text.where(pd.Series((p >= 2) & (d >= 2)), pd.NA).astype("str")
+    if topics is not None:
+        named = pd.Series(topics.to_numpy(), dtype="str")
+        text = "intent on " + named + " surging in the last 4 weeks"
+        for f in ("intent__relevant_surging_topics_28d", "intent__surging_topics_28d"):
+            if f in values:
+                out[f] = text.where(named.notna() & (values[f].to_numpy(dtype=float) > 0), pd.NA).astype("str")
+        top = "intent__relevant_max_score_28d"
+        if top in values:
+            score = values[top].to_numpy(dtype=float)
+            said = ("intent on " + named + " surging, top score "
+                    + pd.Series(score).round().astype("Int64").astype("str") + " in the last 4 weeks")
+            out[top] = said.where(named.notna() & (score >= 60), pd.NA).astype("str")
+    return out
+
+
+def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
+            details: dict[str, pd.Series] | None = None) -> pd.Series:
     """The JSON list of each row's strongest drivers (see module docstring).
 
     Parameters
@@ -58,8 +91,13 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str]) -> p
         Contributions from :func:`contributions`, same rows.
     features : list of str
         The model's feature order.
+    details : dict, optional
+        ``{feature: Series of text}`` (positional, same rows): a richer
+        sentence that replaces the template's where it is not missing
+        (see :func:`richer_sentences`).
     """
     n = len(values)
+    details = details or {}
     c = contrib[:, :-1]
     pos_order = np.argsort(-c, axis=1, kind="stable")[:, :POSITIVE_REASONS]
     neg_order = np.argsort(c, axis=1, kind="stable")[:, :NEGATIVE_REASONS]
@@ -74,13 +112,14 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str]) -> p
 
     out = pd.Series("[", index=range(n), dtype="str")
     for slot in range(idx.shape[1]):
-        obj = _slot_objects(values, features, idx[:, slot], picked[:, slot])
+        obj = _slot_objects(values, features, idx[:, slot], picked[:, slot], details)
         sep = ", " if slot else ""
         out = out + pd.Series(np.where(valid[:, slot], sep + obj.to_numpy(dtype=object), ""), dtype="str")
     return out + "]"
 
 
-def _slot_objects(values: pd.DataFrame, features: list[str], feat: np.ndarray, contrib: np.ndarray) -> pd.Series:
+def _slot_objects(values: pd.DataFrame, features: list[str], feat: np.ndarray, contrib: np.ndarray,
+                  details: dict[str, pd.Series]) -> pd.Series:
     """One reason object per row, for the feature each row has in this slot."""
     n = len(values)
     name = pd.Series(np.array(features, dtype=object)[feat], dtype="str")
@@ -91,7 +130,10 @@ def _slot_objects(values: pd.DataFrame, features: list[str], feat: np.ndarray, c
         rows = np.flatnonzero(feat == j)
         f = features[j]
         col = values[f].iloc[rows]
-        text.iloc[rows] = sentences(f, col.to_numpy()).to_numpy()
+        said = sentences(f, col.to_numpy())
+        if f in details:
+            said = details[f].iloc[rows].reset_index(drop=True).fillna(said)
+        text.iloc[rows] = said.to_numpy()
         if FEATURES_BY_NAME[f].categorical:
             value.iloc[rows] = _json_strings(pd.Series(col.to_numpy(), dtype="str")).to_numpy()
         else:

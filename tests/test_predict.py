@@ -204,3 +204,27 @@ def test_no_personal_data_in_predictions(scored, world):
     people = history["contacts"]
     for value in pd.concat([people["name"], people["email"]]).dropna().str.lower().unique()[:300]:
         assert value not in text
+
+
+def test_richer_sentences():
+    from mqa.predict.explain import richer_sentences
+
+    values = pd.DataFrame({
+        "engagement__contacts_engaged_30d": [4.0, 1.0, 3.0],
+        "engagement__departments_engaged_30d": [3.0, 1.0, 1.0],
+        "intent__relevant_surging_topics_28d": [2.0, 0.0, 1.0],
+    })
+    topics = pd.Series(["'ETL' and 'Data Pipelines'", None, "'ETL'"])
+    got = richer_sentences(values, topics)
+    assert got["engagement__contacts_engaged_30d"].tolist()[0] == "4 people from 3 departments engaged in the last 30 days"
+    assert got["engagement__contacts_engaged_30d"].isna().tolist() == [False, True, True]  # one person or one department
+    assert got["intent__relevant_surging_topics_28d"].tolist()[0] == "intent on 'ETL' and 'Data Pipelines' surging in the last 4 weeks"
+    assert pd.isna(got["intent__relevant_surging_topics_28d"][1])
+
+
+def test_batch_reasons_name_topics_and_departments(scored):
+    items = [i for r in scored["reasons"].dropna() for i in json.loads(r)]
+    texts = [i["text"] for i in items]
+    named = [i for i in items if i["feature"] == "intent__relevant_max_score_28d" and (i["value"] or 0) >= 60]
+    assert named and all(i["text"].startswith("intent on '") for i in named)
+    assert any(" people from " in t and " departments engaged" in t for t in texts)
