@@ -322,7 +322,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from mqa.features.history import read_history
-    from mqa.predict.batch import predict_history
+    from mqa.predict.batch import predict_history, score_change
 
     as_of = _one_date(args.as_of, "explain")
     config, _ = _configured(args)
@@ -350,15 +350,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"  on {earlier:%Y-%m-%d} it was not scored ({then['status'].replace('_', ' ')}).")
         else:
             print(f"  since {earlier:%Y-%m-%d}: score {then['score']:.1f} -> {now['score']:.1f}.")
-            before = {r["feature"]: r for r in json.loads(then["reasons"])}
-            after = {r["feature"]: r for r in json.loads(now["reasons"])}
-            moved = sorted(set(before) | set(after), key=lambda f: -abs(after.get(f, {}).get("contribution", 0.0)
-                                                                        - before.get(f, {}).get("contribution", 0.0)))
             print("  what moved it most:")
-            for f in moved[:4]:
-                b, a = before.get(f), after.get(f)
-                delta = (a["contribution"] if a else 0.0) - (b["contribution"] if b else 0.0)
-                print(f"    {delta:+.2f}: {(a or b)['text']}" + (f" (was: {b['text']})" if a and b and a['text'] != b['text'] else ""))
+            for r in score_change(history, bundle, args.account, earlier, as_of).itertuples():
+                print(f"    {r.delta:+.2f}: {r.now}" + (f" (was: {r.then})" if r.then != r.now else ""))
     return 0
 
 

@@ -144,6 +144,30 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
     return out[list(OUTPUT_COLUMNS)]
 
 
+def score_change(history: History, bundle: ModelBundle, account: str, before: pd.Timestamp, after: pd.Timestamp,
+                 top: int = 4) -> pd.DataFrame:
+    """The features whose contributions moved one account's score most between two dates.
+
+    Compares the full contribution vectors (not just the top reasons), so a
+    driver that was merely outside the earlier top list does not look new.
+    Columns: ``feature``, ``delta`` (log-odds), ``then``, ``now`` (sentences).
+    """
+    rows = build_features(history, as_of=[before, after], settings=bundle.settings, all_rows=True,
+                          features=bundle.features, accounts=[account]).reset_index(drop=True)
+    contrib = contributions(bundle, bundle.encoding.matrix(rows))[:, :-1]
+    delta = contrib[1] - contrib[0]
+    order = np.argsort(-np.abs(delta), kind="stable")[:top]
+    from .sentences import sentences
+
+    names = [bundle.features[i] for i in order]
+    return pd.DataFrame({
+        "feature": names,
+        "delta": delta[order],
+        "then": [sentences(f, rows[f].iloc[[0]].to_numpy())[0] for f in names],
+        "now": [sentences(f, rows[f].iloc[[1]].to_numpy())[0] for f in names],
+    })
+
+
 def surging_topics(history: History, as_of: pd.Timestamp, relevant: tuple[str, ...], days: int = 28) -> pd.Series | None:
     """Each account's relevant topics surging in ``(as_of - days, as_of]``, as text ("'ETL' and 'Data Pipelines'")."""
     i = history["intent"]

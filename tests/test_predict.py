@@ -228,3 +228,18 @@ def test_batch_reasons_name_topics_and_departments(scored):
     named = [i for i in items if i["feature"] == "intent__relevant_max_score_28d" and (i["value"] or 0) >= 60]
     assert named and all(i["text"].startswith("intent on '") for i in named)
     assert any(" people from " in t and " departments engaged" in t for t in texts)
+
+
+def test_score_change_adds_up_to_the_raw_difference(world, scored):
+    from mqa.features.build import build_features
+    from mqa.predict.batch import score_change
+
+    _, history, bundle = world
+    account = scored[scored["status"] == "scored"].iloc[0]["account_id"]
+    before, after = AS_OF - pd.Timedelta(days=14), AS_OF
+    change = score_change(history, bundle, account, before, after, top=len(bundle.features))
+    rows = build_features(history, as_of=[before, after], settings=bundle.settings, all_rows=True,
+                          features=bundle.features, accounts=[account])
+    raw = bundle.raw(rows)
+    assert change["delta"].sum() == pytest.approx(raw[1] - raw[0], abs=1e-9)
+    assert (change["delta"].abs().diff().dropna() <= 1e-12).all()  # largest moves first
