@@ -110,36 +110,41 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
     picked = np.take_along_axis(picked, order, axis=1)
     valid = np.take_along_axis(sign_ok, order, axis=1)
 
-    out = pd.Series("[", index=range(n), dtype="str")
-    for slot in range(idx.shape[1]):
-        obj = _slot_objects(values, features, idx[:, slot], picked[:, slot], details)
-        sep = ", " if slot else ""
-        out = out + pd.Series(np.where(valid[:, slot], sep + obj.to_numpy(dtype=object), ""), dtype="str")
-    return out + "]"
-
-
-def _slot_objects(values: pd.DataFrame, features: list[str], feat: np.ndarray, contrib: np.ndarray,
-                  details: dict[str, pd.Series]) -> pd.Series:
-    """One reason object per row, for the feature each row has in this slot."""
-    n = len(values)
-    name = pd.Series(np.array(features, dtype=object)[feat], dtype="str")
-    family = pd.Series(np.array([FEATURES_BY_NAME[f].family for f in features], dtype=object)[feat], dtype="str")
-    text = pd.Series(pd.NA, index=range(n), dtype="str")
-    value = pd.Series(pd.NA, index=range(n), dtype="str")
-    for j in np.unique(feat):
-        rows = np.flatnonzero(feat == j)
+    k = idx.shape[1]
+    # One sentence call per feature for all the rows and slots that show it.
+    text = np.empty(n * k, dtype=object)
+    value = np.empty(n * k, dtype=object)
+    flat_feat, flat_valid = idx.ravel(), valid.ravel()
+    for j in np.unique(flat_feat[flat_valid]):
+        pos = np.flatnonzero((flat_feat == j) & flat_valid)
+        rows = pos // k
         f = features[j]
-        col = values[f].iloc[rows]
-        said = sentences(f, col.to_numpy())
+        col = values[f].to_numpy()[rows]
+        said = sentences(f, col).to_numpy(dtype=object)
         if f in details:
-            said = details[f].iloc[rows].reset_index(drop=True).fillna(said)
-        text.iloc[rows] = said.to_numpy()
+            rich = details[f].to_numpy(dtype=object)[rows]
+            said = np.where(pd.isna(rich), said, rich)
+        text[pos] = said
         if FEATURES_BY_NAME[f].categorical:
-            value.iloc[rows] = _json_strings(pd.Series(col.to_numpy(), dtype="str")).to_numpy()
+            value[pos] = _json_strings(pd.Series(col, dtype="str")).to_numpy(dtype=object)
         else:
-            value.iloc[rows] = _num(col.to_numpy(dtype=float)).to_numpy()
-    return ('{"feature": "' + name + '", "family": "' + family + '", "value": ' + value
-            + ', "contribution": ' + _num(contrib) + ', "text": ' + _json_strings(text) + "}")
+            value[pos] = _num(col.astype(float)).to_numpy(dtype=object)
+    text_json = _json_strings(pd.Series(text, dtype="str")).to_numpy(dtype=object).reshape(n, k)
+    value = value.reshape(n, k)
+    names = np.array(features, dtype=object)
+    fams = np.array([FEATURES_BY_NAME[f].family for f in features], dtype=object)
+
+    out = pd.Series("[", index=range(n), dtype="str")
+    for slot in range(k):
+        ok = valid[:, slot]
+        obj = ('{"feature": "' + pd.Series(names[idx[:, slot]], dtype="str") + '", "family": "'
+               + pd.Series(fams[idx[:, slot]], dtype="str") + '", "value": '
+               + pd.Series(np.where(ok, value[:, slot], "null"), dtype="str")
+               + ', "contribution": ' + _num(picked[:, slot]) + ', "text": '
+               + pd.Series(np.where(ok, text_json[:, slot], "null"), dtype="str") + "}")
+        sep = ", " if slot else ""
+        out = out + pd.Series(np.where(ok, sep + obj.to_numpy(dtype=object), ""), dtype="str")
+    return out + "]"
 
 
 def _num(x: np.ndarray, digits: int = 4) -> pd.Series:
