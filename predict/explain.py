@@ -38,7 +38,8 @@ def family_contributions(contrib: np.ndarray, features: list[str]) -> tuple[np.n
     ``share`` of the absolute total, so shares add up to 1.
     """
     fam = np.array([FEATURES_BY_NAME[f].family for f in features])
-    per = np.stack([contrib[:, :-1][:, fam == f].sum(axis=1) for f in FAMILIES], axis=1)
+    one_hot = (fam[:, None] == np.array(FAMILIES)[None, :]).astype(float)
+    per = contrib[:, :-1] @ one_hot  # (rows, families) in one matrix product
     total = np.abs(per).sum(axis=1, keepdims=True)
     share = np.divide(np.abs(per), total, out=np.zeros_like(per), where=total > 0)
     text = pd.Series("{", index=range(len(per)), dtype="str")
