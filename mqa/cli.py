@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date (a date alone is midnight UTC)")
     p.add_argument("--out", required=True, metavar="FILE", help="output file: .parquet, .csv or .csv.gz")
     p.add_argument("--previous", metavar="FILE", help="an earlier output of 'mqa predict', to flag accounts that newly became MQAs")
+    p.add_argument("--top", type=int, default=0, metavar="N", help="also print the N highest-scored MQAs with their top reasons")
     _add_config(p)
     p.set_defaults(func=cmd_predict)
 
@@ -313,6 +314,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"  MQAs (score >= {bundle.cutoff:g}): {int(result['is_mqa'].fillna(False).sum()):,}"
           + (f", of which new since --previous: {int(result['became_mqa'].fillna(False).sum()):,}" if previous is not None else "")
           + f". Written to {out}.")
+    if args.top > 0:
+        import json
+
+        top = result[result["is_mqa"].fillna(False)].sort_values(["score", "account_id"], ascending=[False, True]).head(args.top)
+        names = history["accounts"].set_index("account_id")["name"]
+        print(f"Top {len(top)} MQAs:")
+        for r in top.itertuples():
+            name = names.get(r.account_id)
+            label = f"{r.account_id} ({name})" if isinstance(name, str) else r.account_id
+            new = " NEW" if r.became_mqa is True else ""
+            print(f"  {r.score:5.1f}  {label}{new}: " + "; ".join(x["text"] for x in json.loads(r.reasons)[:3]))
     return 0
 
 

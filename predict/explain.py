@@ -53,8 +53,9 @@ def richer_sentences(values: pd.DataFrame, topics: pd.Series | None = None) -> d
 
     "4 people from 3 departments engaged in the last 30 days" when the
     departments feature is at hand; "intent on 'ETL' and 'Data Pipelines'
-    surging in the last 4 weeks" when ``topics`` (the surging relevant topics
-    of each row, as text) is given. Missing where the plain sentence stays.
+    surging in the last 4 weeks" for the relevant-surges feature when
+    ``topics`` (the surging relevant topics of each row, as text) is given.
+    Missing where the plain sentence stays.
     """
     out: dict[str, pd.Series] = {}
     for w in (30, 90):
@@ -68,15 +69,11 @@ def richer_sentences(values: pd.DataFrame, topics: pd.Series | None = None) -> d
     if topics is not None:
         named = pd.Series(topics.to_numpy(), dtype="str")
         text = "intent on " + named + " surging in the last 4 weeks"
-        for f in ("intent__relevant_surging_topics_28d", "intent__surging_topics_28d"):
-            if f in values:
-                out[f] = text.where(named.notna() & (values[f].to_numpy(dtype=float) > 0), pd.NA).astype("str")
-        top = "intent__relevant_max_score_28d"
-        if top in values:
-            score = values[top].to_numpy(dtype=float)
-            said = ("intent on " + named + " surging, top score "
-                    + pd.Series(score).round().astype("Int64").astype("str") + " in the last 4 weeks")
-            out[top] = said.where(named.notna() & (score >= 60), pd.NA).astype("str")
+        # Named once, on the relevant-surges reason: the other intent reasons
+        # keep their plain sentences so a row never says the same thing twice.
+        f = "intent__relevant_surging_topics_28d"
+        if f in values:
+            out[f] = text.where(named.notna() & (values[f].to_numpy(dtype=float) > 0), pd.NA).astype("str")
     return out
 
 

@@ -225,8 +225,12 @@ def test_richer_sentences():
 def test_batch_reasons_name_topics_and_departments(scored):
     items = [i for r in scored["reasons"].dropna() for i in json.loads(r)]
     texts = [i["text"] for i in items]
-    named = [i for i in items if i["feature"] == "intent__relevant_max_score_28d" and (i["value"] or 0) >= 60]
-    assert named and all(i["text"].startswith("intent on '") for i in named)
+    named = [i for i in items if i["feature"] == "intent__relevant_surging_topics_28d" and (i["value"] or 0) > 0]
+    assert all(i["text"].startswith("intent on '") for i in named)
+    # A row never says the same thing twice.
+    for r in scored["reasons"].dropna():
+        said = [i["text"] for i in json.loads(r)]
+        assert len(said) == len(set(said)), said
     assert any(" people from " in t and " departments engaged" in t for t in texts)
 
 
@@ -243,3 +247,57 @@ def test_score_change_adds_up_to_the_raw_difference(world, scored):
     raw = bundle.raw(rows)
     assert change["delta"].sum() == pytest.approx(raw[1] - raw[0], abs=1e-9)
     assert (change["delta"].abs().diff().dropna() <= 1e-12).all()  # largest moves first
+
+
+def test_predict_write_is_atomic(world, tmp_path, monkeypatch):
+    """A failure mid-way through writing leaves the old output untouched and no partial file."""
+    root, _, _ = world
+    out = tmp_path / "scores.parquet"
+    args = ["predict", "--data", str(root / "history"), "--model", str(root / "model"), "--as-of", "2026-06-16",
+            "--out", str(out)]
+    assert main(args) == 0
+    before = out.read_bytes()
+    original = pd.DataFrame.to_parquet
+
+    def half_then_crash(self, path, *a, **k):
+        original(self.head(3), path, *a, **k)  # something lands on disk...
+        raise OSError("disk full")  # ...then the write dies
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        main(args[:-3] + ["2026-06-30", "--out", str(out)])
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
+
+
+def test_scoring_is_the_same_with_everything_after_as_of_deleted(world, tmp_path):
+    """The leakage guarantee end to end: the future of the data cannot change today's scores."""
+    root, history, bundle = world
+    tables = {name: pd.read_parquet(root / "history" / f"{name}.parquet") for name in
+              ("accounts", "contacts", "activities", "intent", "signals", "opportunities")}
+    cut = {
+        "accounts": tables["accounts"][~(tables["accounts"]["created_at"] > AS_OF)],
+        "contacts": tables["contacts"][~(tables["contacts"]["created_at"] > AS_OF)],
+        "activities": tables["activities"][tables["activities"]["timestamp"] <= AS_OF],
+        "intent": tables["intent"][tables["intent"]["date"] <= AS_OF],
+        "signals": tables["signals"][tables["signals"]["date"] <= AS_OF],
+        "opportunities": tables["opportunities"][tables["opportunities"]["created_at"] <= AS_OF].copy(),
+    }
+    later = cut["opportunities"]["closed_at"] > AS_OF  # still open at as-of: outcome unknown then
+    cut["opportunities"].loc[later, ["closed_at", "is_won"]] = [pd.NaT, pd.NA]
+    write_history(cut, tmp_path / "cut")
+    full = predict_history(history, bundle, AS_OF)
+    past = predict_history(read_history(tmp_path / "cut"), bundle, AS_OF)
+    full = full[full["status"] != "not_created"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(full, past.reset_index(drop=True))
+
+
+def test_predict_prints_the_top_mqas(world, tmp_path, capsys):
+    root, _, _ = world
+    assert main(["predict", "--data", str(root / "history"), "--model", str(root / "model"), "--as-of", "2026-06-16",
+                 "--out", str(tmp_path / "s.parquet"), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    lines = out.split("Top 3 MQAs:\n")[1].strip().splitlines()
+    assert len(lines) == 3
+    scores = [float(line.split()[0]) for line in lines]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 85
