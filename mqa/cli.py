@@ -383,6 +383,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mqa: interrupted; nothing was written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mqa explain ... | head`): stop quietly, as
+        # shell tools do, instead of a traceback when Python flushes stdout.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

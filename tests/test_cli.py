@@ -180,3 +180,21 @@ def test_train_refuses_bad_data_and_short_history(tmp_path, base_tables, capsys)
     err = capsys.readouterr().err
     assert "mqa train:" in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_output_into_a_closed_pipe_gives_no_traceback(history_dir, monkeypatch):
+    """`mqa ... | head`: the reader is gone; mqa stops quietly with 141 instead of a traceback."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone away
+    closed = os.fdopen(write_end, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", closed)
+    try:
+        assert main(["validate", str(history_dir)]) == 141
+    finally:
+        monkeypatch.undo()
+        try:
+            closed.close()
+        except BrokenPipeError:
+            pass
