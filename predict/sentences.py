@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mqa.features.contract import ACTIVITY_TYPES, OTHER_ACTIVITY, SIGNAL_TYPES
+from mqa.features.contract import OTHER_ACTIVITY, SIGNAL_TYPES
 
 ACTIVITY_WORDS: dict[str, tuple[str, str]] = {
     "web_visit": ("web visit", "web visits"),

@@ -235,7 +235,7 @@ def test_vocabularies(small, large):
 # --------------------------------------------------------------------------- noise that fools rules
 
 def test_messy_identities_are_present(small):
-    acc, con, act = small["accounts"], small["contacts"], small["activities"]
+    acc, con = small["accounts"], small["contacts"]
     domains = acc["domain"].dropna()
     assert domains.str.contains("://").any()
     assert domains.str.startswith("www.").any()

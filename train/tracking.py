@@ -23,7 +23,6 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
