@@ -1268,6 +1268,10 @@ def _messy_domains(rng, domain):
     return out, (u >= 0.14) & (u < 0.15)
 
 
+# Account owners (sales reps): the report digest can be filtered by them.
+OWNERS = ("Dana Whitfield", "Marcus Oyelaran", "Priya Natarajan", "Tomasz Kowal", "Elena Ruiz", "Sam Okafor")
+
+
 def _accounts_frame(rng, acc: _Accounts, grid: _Grid):
     no_industry = rng.random(acc.n) < 0.02
     no_revenue = rng.random(acc.n) < 0.03
@@ -1475,4 +1479,8 @@ def generate_history(
         "signals": _signals_frame(rng, acc, _signal_rows(rng, acc, events, limits, grid), grid),
         "opportunities": _opportunities_frame(rng, acc, opp, grid),
     }
+    # Owners come from a stream of their own, so adding them changed no other
+    # table (nor any model trained on the same seed).
+    owner_rng = np.random.default_rng([int(seed), 0x0A11])
+    tables["accounts"]["owner"] = _str_column(_pick(owner_rng, OWNERS, acc.n), owner_rng.random(acc.n) < 0.03)
     return tables

@@ -129,6 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account", required=True, metavar="ID", help="the account's id")
     _add_config(p)
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "report",
+        help="write HTML reports for sales reps: a digest and one page per account",
+        description="Turn the output of 'mqa predict' into reports a rep reads in a minute: a digest (new MQAs, all "
+        "MQAs, the accounts closest below the cutoff, each with its top reason) and one self-contained HTML page per "
+        "account (score and what it means, its trend, the drivers, the people to call and the buying roles missing, "
+        "what they read, intent, timing signals, opportunities, a suggested first step), plus summary.csv and "
+        "summary.md. Pages open from a file or an email attachment: nothing is fetched from the network.",
+    )
+    p.add_argument("--scores", required=True, metavar="FILE", help="output of 'mqa predict' (.parquet or .csv)")
+    p.add_argument("--data", required=True, metavar="DIR", help="the CRM history folder the scores were made from")
+    p.add_argument("--out", required=True, metavar="DIR", help="report folder (created; a report written here before is replaced)")
+    p.add_argument("--account", nargs="+", metavar="ID", help="pages for these accounts only (default: every MQA and the accounts closest below the cutoff)")
+    p.add_argument("--only-mqa", action="store_true", help="MQAs only (leave out the accounts below the cutoff)")
+    p.add_argument("--owner", metavar="NAME", help="only the accounts this owner holds (accounts.owner)")
+    p.add_argument("--earlier", nargs="+", metavar="FILE", help="earlier outputs of 'mqa predict', for each account's score trend")
+    p.add_argument("--near", type=int, default=20, metavar="N", help="how many accounts below the cutoff the digest lists (default: 20)")
+    p.add_argument("--model", metavar="MODEL", help="the model that made the scores (bundle folder or MLflow URI), for its cutoff, tiers "
+                   "and horizon; default: the configuration's [score] and [labels] settings")
+    _add_config(p)
+    p.set_defaults(func=cmd_report)
     return parser
 
 
@@ -365,6 +387,44 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print("  what moved it most:")
             for r in score_change(history, bundle, args.account, earlier, as_of).itertuples():
                 print(f"    {r.delta:+.2f}: {r.now}" + (f" (was: {r.then})" if r.then != r.now else ""))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from mqa.features.history import read_history
+    from mqa.predict.report import ReportSettings, read_scores, render_report, write_report
+    from mqa.train.settings import train_settings
+
+    if args.near < 0:
+        raise UserError(f"mqa report: --near must be 0 or more, got {args.near}")
+    config, fsettings = _configured(args)
+    t0 = time.perf_counter()
+    try:
+        scores = read_scores([args.scores] + list(args.earlier or []))
+    except ValueError as exc:
+        raise UserError(f"mqa report: --scores/--earlier {exc}") from None
+    if args.model:
+        bundle = _model_for(args, "report")
+        cutoff, tiers, fsettings = bundle.cutoff, bundle.tiers, bundle.settings
+    else:
+        tsettings = train_settings(config)
+        cutoff, tiers = tsettings.cutoff, tsettings.tiers
+    settings = ReportSettings(cutoff=cutoff, tiers=dict(tiers), horizon_days=fsettings.horizon_days,
+                              committee=dict(fsettings.committee), relevant_topics=fsettings.relevant_topics, near=args.near)
+    history = read_history(args.data, config=config, purpose="predict")
+    # The trend may use earlier files, but the report is about the --scores file's latest date.
+    latest = scores.loc[scores["source"] == Path(args.scores).name, "as_of"].max()
+    scores = scores[scores["as_of"] <= latest]
+    try:
+        report = render_report(scores, history, settings, accounts=args.account, only_mqa=args.only_mqa, owner=args.owner,
+                               scores_name=Path(args.scores).name)
+        out = write_report(report, args.out)
+    except (ValueError, FileExistsError) as exc:
+        raise UserError(f"mqa report: {exc}") from None
+    print(f"Wrote {report.pages:,} account page{'s' * (report.pages != 1)} and a digest of {report.listed:,} "
+          f"account{'s' * (report.listed != 1)} at {report.as_of:%Y-%m-%d} "
+          f"to {out} in {time.perf_counter() - t0:.1f} s.")
+    print(f"  open {out / 'index.html'}; summaries for a CRM or a message: {out / 'summary.csv'}, {out / 'summary.md'}")
     return 0
 
 

@@ -39,6 +39,32 @@ BASE = {
 }
 
 
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory) -> Path:
+    """The README demo's history on disk: 2,000 accounts, seed 7 (shared by the training and report tests)."""
+    from mqa.features.files import write_history
+    from mqa.features.synth import generate_history
+
+    folder = tmp_path_factory.mktemp("demo") / "history"
+    write_history(generate_history(n_accounts=2000, seed=7), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_history(demo_folder):
+    from mqa.features.history import read_history
+
+    return read_history(demo_folder)
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_history):
+    """The README demo's model, trained as `mqa train` does by default (seed 0)."""
+    from mqa.train.pipeline import train_model
+
+    return train_model(demo_history, seed=0)
+
+
 def dedent(text: str) -> str:
     return textwrap.dedent(text).strip() + "\n"
 

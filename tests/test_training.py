@@ -20,16 +20,14 @@ from mqa.features.synth import generate_history
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(demo_history):
     # The README demo's history (2,000 accounts, seed 7): the figures it quotes are checked here.
-    folder = tmp_path_factory.mktemp("train") / "history"
-    write_history(generate_history(n_accounts=2000, seed=7), folder)
-    return read_history(folder)
+    return demo_history
 
 
 @pytest.fixture(scope="module")
-def run(history):
-    return train_model(history, seed=0)  # as `mqa train` does by default
+def run(demo_run):
+    return demo_run  # train_model(history, seed=0), as `mqa train` does by default
 
 
 # --- split ---------------------------------------------------------------------
