@@ -22,7 +22,7 @@ from mqa.features.config import DEFAULT_COMMITTEE
 from mqa.features.contract import SURGE_THRESHOLD
 from mqa.features.history import History
 
-from .sentences import ACTIVITY_WORDS, SIGNAL_WORDS
+from .sentences import SIGNAL_WORDS
 
 PEOPLE_DAYS = 90     # engaged stakeholders, content and pages
 INTENT_DAYS = 28     # surging intent topics (four weekly observations)

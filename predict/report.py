@@ -60,7 +60,7 @@ STATUS_TEXT = {
 }
 _CHART_STYLE = Style(
     background="transparent", plot_background="transparent", font_family="system-ui,-apple-system,sans-serif",
-    colors=("transparent", "#2a9d8f", "#e76f51", "#264653"), label_font_size=12, major_label_font_size=12,
+    colors=("transparent", "#264653"), label_font_size=12, major_label_font_size=12,
     foreground="#1d2733", foreground_strong="#1d2733", foreground_subtle="#c9d2dc", guide_stroke_color="#e6ebf0",
 )
 _TREND_STYLE = Style(
@@ -356,9 +356,9 @@ def _waterfall_svg(families: list[dict], key: str) -> str:
                                        show_y_guides=False, show_x_guides=False, margin=4, spacing=8, truncate_label=-1)
     chart.x_labels = labels[rev]
     chart.add("offset", [lo + shift for lo in lows][rev])
-    chart.add("raises", ([s if s > 0 else None for s in steps] + [None])[rev])
-    chart.add("lowers", ([-s if s < 0 else None for s in steps] + [None])[rev])
-    chart.add("total", ([None] * len(steps) + [abs(total)])[rev])
+    # One series for every visible bar, coloured per value: pygal's cost grows with series x bars.
+    colours = ["#2a9d8f" if s > 0 else "#e76f51" for s in steps] + ["#264653"]
+    chart.add("change", [{"value": abs(v), "color": c} for v, c in zip(steps + [total], colours)][rev])
     chart.add_xml_filter(_drop_empty_bars)
     return _svg(chart, f"wf-{key}", "Waterfall of the score's drivers by kind of signal")
 

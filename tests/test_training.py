@@ -8,15 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mqa.features.files import write_history
-from mqa.features.history import read_history
 from mqa.train.bundle import BundleError, ModelBundle
 from mqa.train.calibration import Calibration
 from mqa.train.pipeline import train_model
 from mqa.train.score import ScoreScale, tier
 from mqa.train.settings import TrainSettings
 from mqa.train.split import check_no_overlap, time_split
-from mqa.features.synth import generate_history
 
 
 @pytest.fixture(scope="module")
