@@ -20,7 +20,7 @@ DAY = pd.Timedelta(days=1)
 # The contract's columns, in DATA_CONTRACT.md's order.
 COLUMNS = {
     "accounts": ["account_id", "name", "domain", "industry", "employees", "annual_revenue", "country",
-                 "technologies", "created_at"],
+                 "technologies", "created_at", "owner"],
     "contacts": ["contact_id", "account_id", "name", "email", "title", "seniority", "department", "created_at"],
     "activities": ["activity_id", "timestamp", "type", "contact_id", "account_id", "email", "url", "minutes"],
     "intent": ["account_id", "domain", "date", "topic", "score"],
