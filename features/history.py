@@ -294,9 +294,29 @@ def _empty_table(table: c.Table) -> pd.DataFrame:
 
 
 def _normalise_and_match(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:
-    """Vocabulary clean-up, duplicate activities, and lead-to-account matching."""
+    """Vocabulary clean-up, duplicate activities, and lead-to-account matching.
+
+    Each step is its own function so that the Spark engine (:mod:`mqa.spark`)
+    runs the very same steps: the small tables on its driver, the activities
+    chunk by chunk.
+    """
     accounts = tables["accounts"]
     account_ids = pd.Index(accounts["account_id"])
+    index = _account_domains(accounts, log, report)
+    contacts = _match_contacts(tables["contacts"], index, log, report)
+    activities = _clean_activities(tables["activities"], log)
+    activities = match_activities(activities, contacts, account_ids, index, report)
+    _note_activity_matching(log, report, activities["account_id"].isna())
+    for name in ("intent", "signals"):
+        tables[name] = _match_events(name, tables[name], account_ids, index, log)
+    tables["opportunities"] = _normalise_opportunities(tables["opportunities"])
+    tables["contacts"] = contacts.drop(columns=["given_account_id"])
+    tables["activities"] = activities
+    return tables
+
+
+def _account_domains(accounts: pd.DataFrame, log: ProblemLog, report: MatchReport) -> pd.Series:
+    """The domain index of the accounts (:func:`domain_index`), reporting free-mail and shared domains."""
     free = accounts["domain"].isin(FREE_MAIL_DOMAINS)
     if free.any():
         log.notice("accounts", "domain", "is a free-mail domain, which never matches anything", free, accounts["domain"].astype(object))
@@ -306,60 +326,89 @@ def _normalise_and_match(tables: dict[str, pd.DataFrame], log: ProblemLog, repor
         shown = list(ambiguous.items())[:3]
         text = "; ".join(f"{d}: {', '.join(ids)}" for d, ids in shown)
         log.notice("accounts", "domain", f"{len(ambiguous)} domain(s) belong to several accounts; each is matched to the oldest account ({text})")
+    return index
 
-    contacts = complete_roles(tables["contacts"])
+
+def _match_contacts(contacts: pd.DataFrame, index: pd.Series, log: ProblemLog, report: MatchReport) -> pd.DataFrame:
+    """Contacts with roles completed and accounts matched; the given account id is kept in ``given_account_id``."""
+    contacts = complete_roles(contacts)
     contacts["given_account_id"] = contacts["account_id"]
     contacts = match_contacts(contacts, index, report)
     if report.contacts_unmatched:
         log.notice("contacts", "account_id", "has no account and the email domain matches none; these contacts' activities count only where another clue matches",
                    contacts["account_id"].isna())
+    return contacts
 
-    activities = _clean_activities(tables["activities"], log)
-    activities = match_activities(activities, contacts, account_ids, index, report)
+
+def _note_activity_matching(log: ProblemLog, report: MatchReport, unmatched: pd.Series | None) -> None:
+    """Report unmatched activities and unknown account ids from the matching ``report``."""
     if report.activities_unmatched:
         log.notice("activities", "account_id", f"{report.activities_unmatched:,} of {report.activities_total:,} activities match no account "
                    f"({report.free_mail_rows:,} only by a free-mail address); they are kept but count for no account",
-                   activities["account_id"].isna())
+                   unmatched)
     if report.unknown_account_ids:
         log.notice("activities", "account_id", f"{report.unknown_account_ids:,} activities name an account id that is not in accounts; the next clue was used")
 
-    for name in ("intent", "signals"):
-        t = tables[name].copy()
-        t["account_id"] = match_by_account_or_domain(t, account_ids, index)
-        unmatched = t["account_id"].isna()
-        if unmatched.any():
-            log.notice(name, "account_id", "matches no account by account_id or domain; these rows count for no account", unmatched,
-                       (t["domain"] if "domain" in t else t["account_id"]).astype(object))
-        if name == "signals":
-            t["type"] = t["type"].str.lower()
-        else:
-            t["topic"] = t["topic"].str.strip()
-        tables[name] = t
 
-    opp = tables["opportunities"].copy()
+def _match_events(name: str, table: pd.DataFrame, account_ids: pd.Index, index: pd.Series, log: ProblemLog) -> pd.DataFrame:
+    """Intent or signal rows tied to accounts by ``account_id`` or ``domain``, with their vocabulary cleaned."""
+    t = table.copy()
+    t["account_id"] = match_by_account_or_domain(t, account_ids, index)
+    unmatched = t["account_id"].isna()
+    if unmatched.any():
+        log.notice(name, "account_id", "matches no account by account_id or domain; these rows count for no account", unmatched,
+                   (t["domain"] if "domain" in t else t["account_id"]).astype(object))
+    if name == "signals":
+        t["type"] = t["type"].str.lower()
+    else:
+        t["topic"] = t["topic"].str.strip()
+    return t
+
+
+def _normalise_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """Opportunity types in lower case."""
+    opp = opportunities.copy()
     opp["type"] = opp["type"].str.lower()
-    tables["opportunities"] = opp
-    tables["contacts"] = contacts.drop(columns=["given_account_id"])
-    tables["activities"] = activities
-    return tables
+    return opp
 
 
 def _clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     """Activity types to the vocabulary (pricing pages, ``other``) and duplicate ids dropped."""
-    a = activities.copy()
-    kind = map_unique(a["type"], lambda t: t.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True))
+    a = _normalise_activity_types(activities, log)
+    return _drop_duplicate_activities(a, log).reset_index(drop=True)
+
+
+def _activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each activity's type in the vocabulary's spelling, and where that type is outside the vocabulary."""
+    kind = map_unique(activities["type"], lambda t: t.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True))
     # The path, not the host or query, decides: vendor.com/pricing is a pricing page,
     # pricing.vendor.com/blog is not.
-    on_pricing = map_unique(a["url"], lambda u: u.str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True)
+    on_pricing = map_unique(activities["url"], lambda u: u.str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True)
                             .str.replace(r"[?#].*$", "", regex=True).str.contains("/pricing", regex=False).astype("str"))
     pricing = kind.eq("web_visit") & on_pricing.eq("True")
     kind = kind.mask(pricing, "pricing_page_visit")
     unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES)
+    return kind, unknown
+
+
+def _unknown_types_message(names: list[str]) -> str:
+    """The notice for activity types outside the vocabulary (``names`` sorted)."""
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return f"unknown activity type(s) kept as '{c.OTHER_ACTIVITY}' ({shown})"
+
+
+def _normalise_activity_types(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Activity types to the vocabulary: pricing pages recognised, unknown types kept as ``other`` and reported."""
+    a = activities.copy()
+    kind, unknown = _activity_types(a)
     if unknown.any():
-        names = sorted(kind[unknown].unique())
-        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-        log.notice("activities", "type", f"unknown activity type(s) kept as '{c.OTHER_ACTIVITY}' ({shown})", unknown, kind.astype(object))
+        log.notice("activities", "type", _unknown_types_message(sorted(kind[unknown].unique())), unknown, kind.astype(object))
     a["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
+    return a
+
+
+def _drop_duplicate_activities(a: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Activities without repeated ids: one copy of each id is kept (the index of the kept rows is unchanged)."""
     repeated = a["activity_id"].notna() & a["activity_id"].duplicated(keep=False)
     if repeated.any():
         # The copy kept is chosen by content, not by row order, so that two
@@ -370,7 +419,7 @@ def _clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame
         log.notice("activities", "activity_id", "repeats another activity's id; one copy is kept (the earliest, then by content) "
                    "and the others are dropped as duplicates", dup, a["activity_id"].astype(object))
         a = a[~dup.to_numpy()]
-    return a.reset_index(drop=True)
+    return a
 
 
 __all__ = ["History", "read_history", "DataError"]

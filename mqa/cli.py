@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon-days", type=_positive_int, metavar="N", help="label horizon in days (default: 90, or [labels] horizon_days)")
     p.add_argument("--all-rows", action="store_true",
                    help="keep every account at every date, with a status column (scored, in_pipeline, not_created)")
+    p.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
+                   help="pandas: one machine (default); spark: partitioned by account on the active Spark session or a "
+                   "local one (needs the spark extra; see docs/spark.md). Both write the same rows")
+    p.add_argument("--partitions", type=_positive_int, metavar="N",
+                   help="with --engine spark: buckets of accounts (default: 5,000 accounts per bucket, at least one per core)")
     _add_config(p)
     p.set_defaults(func=cmd_features)
 
@@ -114,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="output file: .parquet, .csv or .csv.gz")
     p.add_argument("--previous", metavar="FILE", help="an earlier output of 'mqa predict', to flag accounts that newly became MQAs")
     p.add_argument("--top", type=int, default=0, metavar="N", help="also print the N highest-scored MQAs with their top reasons")
+    p.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
+                   help="pandas: one machine (default); spark: partitioned by account on the active Spark session or a "
+                   "local one (needs the spark extra; see docs/spark.md). Both write the same rows")
+    p.add_argument("--partitions", type=_positive_int, metavar="N",
+                   help="with --engine spark: buckets of accounts (default: 5,000 accounts per bucket, at least one per core)")
     _add_config(p)
     p.set_defaults(func=cmd_predict)
 
@@ -228,11 +238,33 @@ def cmd_features(args: argparse.Namespace) -> int:
         raise UserError(f"mqa features: {exc}") from None
     config, settings = _configured(args)
     t0 = time.perf_counter()
-    history = read_history(args.data, config=config, purpose="train")
-    try:
-        rows = build_features(history, as_of=as_of, settings=settings, all_rows=args.all_rows)
-    except ValueError as exc:
-        raise UserError(f"mqa features: {exc}") from None
+    if args.engine == "spark":
+        from mqa.features.problems import DataError
+
+        try:
+            from mqa import spark as engine
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith(("pyspark", "py4j")):
+                raise
+            raise UserError("mqa features: --engine spark needs PySpark; install the spark extra: pip install -e '.[spark]'") from None
+        try:
+            session = engine.local_session()
+            history = engine.read_spark_history(session, args.data, config=config, purpose="train")
+            try:
+                rows = engine.to_pandas(engine.spark_features(session, history, as_of=as_of, settings=settings,
+                                                              all_rows=args.all_rows, partitions=args.partitions), history)
+            finally:
+                history.unpersist()
+        except DataError:
+            raise
+        except ValueError as exc:
+            raise UserError(f"mqa features: {exc}") from None
+    else:
+        history = read_history(args.data, config=config, purpose="train")
+        try:
+            rows = build_features(history, as_of=as_of, settings=settings, all_rows=args.all_rows)
+        except ValueError as exc:
+            raise UserError(f"mqa features: {exc}") from None
     write_frame(rows, out)
     seconds = time.perf_counter() - t0
     labeled = rows["label"].notna()
@@ -322,10 +354,34 @@ def cmd_predict(args: argparse.Namespace) -> int:
     as_of = _one_date(args.as_of, "predict")
     config, _ = _configured(args)
     t0 = time.perf_counter()
-    history = read_history(args.data, config=config, purpose="predict")
+    if args.engine == "spark":
+        from mqa.features.problems import DataError
+
+        try:
+            from mqa import spark as engine
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith(("pyspark", "py4j")):
+                raise
+            raise UserError("mqa predict: --engine spark needs PySpark; install the spark extra: pip install -e '.[spark]'") from None
+        try:
+            session = engine.local_session()
+            history = engine.read_spark_history(session, args.data, config=config, purpose="predict")
+        except DataError:
+            raise
+        except ValueError as exc:
+            raise UserError(f"mqa predict: {exc}") from None
+    else:
+        history = read_history(args.data, config=config, purpose="predict")
     bundle = _model_for(args, "predict")
     try:
-        result = predict_history(history, bundle, as_of, previous=previous)
+        if args.engine == "spark":
+            try:
+                result = engine.to_pandas(engine.spark_predict(session, history, bundle, as_of, partitions=args.partitions,
+                                                               previous=previous), history)
+            finally:
+                history.unpersist()
+        else:
+            result = predict_history(history, bundle, as_of, previous=previous)
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
     write_frame(result, out)
