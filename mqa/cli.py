@@ -224,6 +224,25 @@ def _configured(args: argparse.Namespace):
     return config, settings
 
 
+def _spark_history(args: argparse.Namespace, config, purpose: str, command: str):
+    """The Spark engine, its session and the history read, checked and matched on it (``--engine spark``)."""
+    try:
+        from mqa import spark as engine
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith(("pyspark", "py4j")):
+            raise
+        raise UserError(f"mqa {command}: --engine spark needs PySpark; install the spark extra: pip install -e '.[spark]'") from None
+    try:
+        session = engine.local_session()
+        return engine, session, engine.read_spark_history(session, args.data, config=config, purpose=purpose)
+    except ValueError as exc:
+        from mqa.features.problems import DataError
+
+        if isinstance(exc, DataError):
+            raise
+        raise UserError(f"mqa {command}: {exc}") from None
+
+
 def cmd_features(args: argparse.Namespace) -> int:
     from mqa.features.build import build_features
     from mqa.features.files import output_suffix, write_frame
@@ -239,26 +258,14 @@ def cmd_features(args: argparse.Namespace) -> int:
     config, settings = _configured(args)
     t0 = time.perf_counter()
     if args.engine == "spark":
-        from mqa.features.problems import DataError
-
+        engine, session, history = _spark_history(args, config, "train", "features")
         try:
-            from mqa import spark as engine
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith(("pyspark", "py4j")):
-                raise
-            raise UserError("mqa features: --engine spark needs PySpark; install the spark extra: pip install -e '.[spark]'") from None
-        try:
-            session = engine.local_session()
-            history = engine.read_spark_history(session, args.data, config=config, purpose="train")
-            try:
-                rows = engine.to_pandas(engine.spark_features(session, history, as_of=as_of, settings=settings,
-                                                              all_rows=args.all_rows, partitions=args.partitions), history)
-            finally:
-                history.unpersist()
-        except DataError:
-            raise
+            rows = engine.to_pandas(engine.spark_features(session, history, as_of=as_of, settings=settings,
+                                                          all_rows=args.all_rows, partitions=args.partitions), history)
         except ValueError as exc:
             raise UserError(f"mqa features: {exc}") from None
+        finally:
+            history.unpersist()
     else:
         history = read_history(args.data, config=config, purpose="train")
         try:
@@ -355,21 +362,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     config, _ = _configured(args)
     t0 = time.perf_counter()
     if args.engine == "spark":
-        from mqa.features.problems import DataError
-
-        try:
-            from mqa import spark as engine
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith(("pyspark", "py4j")):
-                raise
-            raise UserError("mqa predict: --engine spark needs PySpark; install the spark extra: pip install -e '.[spark]'") from None
-        try:
-            session = engine.local_session()
-            history = engine.read_spark_history(session, args.data, config=config, purpose="predict")
-        except DataError:
-            raise
-        except ValueError as exc:
-            raise UserError(f"mqa predict: {exc}") from None
+        engine, session, history = _spark_history(args, config, "predict", "predict")
     else:
         history = read_history(args.data, config=config, purpose="predict")
     bundle = _model_for(args, "predict")
