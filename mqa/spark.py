@@ -696,16 +696,10 @@ def _rechunk(batches, rows: int):
         yield pa.Table.from_batches(pending)
 
 
-def _meta_row(schema: pa.Schema, meta: dict, **values) -> pa.Table:
-    """One row of ``schema``: null except ``_meta`` (JSON) and ``values``."""
-    columns = {}
-    for f in schema:
-        if f.name == "_meta":
-            columns[f.name] = pa.array([json.dumps(meta)], pa.string())
-        elif f.name in values:
-            columns[f.name] = pa.array([values[f.name]], f.type)
-        else:
-            columns[f.name] = pa.nulls(1, f.type)
+def _meta_row(schema: pa.Schema, meta: dict) -> pa.Table:
+    """One row of ``schema``: null except ``_meta``, which holds ``meta`` as JSON."""
+    columns = {f.name: pa.array([json.dumps(meta)], pa.string()) if f.name == "_meta" else pa.nulls(1, f.type)
+               for f in schema}
     return pa.table(columns, schema=schema)
 
 
@@ -888,7 +882,7 @@ def _settle_duplicates(table: pa.Table, lookups) -> pa.Table:
     """
     frame = _from_arrow(table, {**_typed_dtypes(), "_pos": np.dtype("int64")}, order="_pos")
     frame["account_id"] = frame["_given"]
-    columns = [col for col in _ACTIVITIES.names]
+    columns = list(_ACTIVITIES.names)
     log = ProblemLog()
     kept = _drop_duplicate_activities(frame[columns + ["_pos"]], log)
     dropped = frame[~frame["_pos"].isin(kept["_pos"])]
