@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", metavar="NAME", help="only the accounts this owner holds (accounts.owner)")
     p.add_argument("--earlier", nargs="+", metavar="FILE", help="earlier outputs of 'mqa predict', for each account's score trend")
     p.add_argument("--near", type=int, default=20, metavar="N", help="how many accounts below the cutoff the digest lists (default: 20)")
-    p.add_argument("--model", metavar="MODEL", help="the model that made the scores (bundle folder or MLflow URI), for its cutoff, tiers "
+    p.add_argument("--model", metavar="MODEL", help="the model that made the scores (bundle folder or MLflow URI), for its cutoff "
                    "and horizon; default: the configuration's [score] and [labels] settings")
     _add_config(p)
     p.set_defaults(func=cmd_report)
@@ -454,15 +454,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError(f"mqa report: --scores/--earlier {exc}") from None
     if args.model:
         bundle = _model_for(args, "report")
-        cutoff, tiers, fsettings = bundle.cutoff, bundle.tiers, bundle.settings
+        cutoff, fsettings = bundle.cutoff, bundle.settings
     else:
-        tsettings = train_settings(config)
-        cutoff, tiers = tsettings.cutoff, tsettings.tiers
-    settings = ReportSettings(cutoff=cutoff, tiers=dict(tiers), horizon_days=fsettings.horizon_days,
+        cutoff = train_settings(config).cutoff
+    settings = ReportSettings(cutoff=cutoff, horizon_days=fsettings.horizon_days,
                               committee=dict(fsettings.committee), relevant_topics=fsettings.relevant_topics, near=args.near)
     history = read_history(args.data, config=config, purpose="predict")
     # The trend may use earlier files, but the report is about the --scores file's latest date.
-    latest = scores.loc[scores["source"] == Path(args.scores).name, "as_of"].max()
+    latest = scores.loc[scores["source"] == 0, "as_of"].max()
     scores = scores[scores["as_of"] <= latest]
     try:
         report = render_report(scores, history, settings, accounts=args.account, only_mqa=args.only_mqa, owner=args.owner,

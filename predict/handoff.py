@@ -189,9 +189,8 @@ def content_title(paths: pd.Series) -> pd.Series:
     section = parts.str[0].fillna("")
     leaf = parts.str[-1].fillna("").str.replace(r"[-_]+", " ", regex=True)
     leaf = leaf.str.slice(0, 1).str.upper() + leaf.str.slice(1)
-    home = paths.str.strip("/") == ""
     titled = leaf.where(parts.str.len() < 2, leaf + " (" + section + ")")
-    return titled.where(~home, "Home page").where(leaf != "" , "Home page")
+    return titled.where(leaf != "", "Home page")  # "/" and "" alike
 
 
 def _content(acts: pd.DataFrame, out: dict[str, Handoff]) -> None:

@@ -74,14 +74,13 @@ _TREND_STYLE = Style(
 class ReportSettings:
     """What the report words its numbers with.
 
-    ``cutoff`` and ``tiers`` are the score's (``[score]``), ``horizon_days``
+    ``cutoff`` is the score's (``[score]``; tiers come with the scores), ``horizon_days``
     the label's (``[labels]``), ``committee`` and ``relevant_topics`` the
     features' (``[committee]``, ``[intent]``); ``near`` is how many accounts
     below the cutoff the digest lists.
     """
 
     cutoff: float = 85.0
-    tiers: dict[str, float] = field(default_factory=lambda: {"nurture": 0.0, "targeted": 60.0, "mqa": 85.0})
     horizon_days: int = 90
     committee: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_COMMITTEE))
     relevant_topics: tuple[str, ...] = FeatureSettings().relevant_topics
@@ -107,7 +106,7 @@ def read_scores(paths) -> pd.DataFrame:
         A file is missing, unreadable, or lacks a column; the message names it.
     """
     frames = []
-    for path in map(Path, paths):
+    for i, path in enumerate(map(Path, paths)):
         if not path.is_file():
             raise ValueError(f"{path}: no such file; pass the output of 'mqa predict --out FILE'")
         try:
@@ -122,7 +121,7 @@ def read_scores(paths) -> pd.DataFrame:
         frame["as_of"] = pd.to_datetime(frame["as_of"], utc=True)
         frame["is_mqa"] = frame["is_mqa"].astype("boolean")
         frame["became_mqa"] = frame["became_mqa"].astype("boolean") if "became_mqa" in frame else pd.array([pd.NA] * len(frame), dtype="boolean")
-        frame["source"] = path.name
+        frame["source"] = i  # which of ``paths`` the row came from
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
@@ -207,7 +206,7 @@ def render_report(scores: pd.DataFrame, history: History, settings: ReportSettin
     for a in listed.index:
         row = listed.loc[a]
         reasons = json.loads(row["reasons"]) if isinstance(row["reasons"], str) else []
-        rows[a] = _digest_row(row, info.loc[a], reasons, hrefs.get(a), settings)
+        rows[a] = _digest_row(row, info.loc[a], reasons, hrefs.get(a))
     for a in page_ids:
         files[hrefs[a]] = _account_page(account_tpl, current.loc[a], info.loc[a], facts[a], trends.get(a, []), as_of,
                                         settings)
@@ -297,8 +296,9 @@ def _tier_label(tier) -> str:
 
 
 def _meaning(score: float, probability: float, settings: ReportSettings) -> str:
-    text = (f"Ranks above {score:.0f}% of the accounts the model learned from"
-            + (" (MQA from " + f"{settings.cutoff:g}" + ")." if score < settings.cutoff else f", at or above the MQA cutoff of {settings.cutoff:g}."))
+    cutoff = f"{settings.cutoff:g}"
+    text = f"Ranks above {score:.0f}% of the accounts the model learned from" + (
+        f" (MQA from {cutoff})." if score < settings.cutoff else f", at or above the MQA cutoff of {cutoff}.")
     if probability is not None and not pd.isna(probability):
         n = round(100 * probability)
         text += (f" Of 100 accounts scored like this, about {n} open an opportunity within {settings.horizon_days} days."
@@ -424,7 +424,7 @@ def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of
     )
 
 
-def _digest_row(row: pd.Series, info: pd.Series, reasons: list[dict], href: str | None, settings: ReportSettings) -> dict:
+def _digest_row(row: pd.Series, info: pd.Series, reasons: list[dict], href: str | None) -> dict:
     scored = row["status"] == SCORED
     up = [r["text"] for r in reasons if r["contribution"] > 0] or [r["text"] for r in reasons]
     name = _text(info.get("name")) or row["account_id"]
@@ -436,14 +436,10 @@ def _digest_row(row: pd.Series, info: pd.Series, reasons: list[dict], href: str 
         "score_text": f"{row['score']:.0f}" if scored else "\u2014",
         "tier_label": _tier_label(row["tier"]) if scored else row["status"].replace("_", " "),
         "reason": top3[0] if scored else STATUS_TEXT.get(row["status"], ""),
-        "summary": [row["account_id"], name, owner or "", f"{as_of_text(row)}", round(float(row["score"]), 1) if scored else None,
+        "summary": [row["account_id"], name, owner or "", f"{row['as_of']:%Y-%m-%d}", round(float(row["score"]), 1) if scored else None,
                     row["tier"] if scored else row["status"], bool(row["is_mqa"]) if scored else False,
                     _flag(row.get("became_mqa")), *top3, href or ""],
     }
-
-
-def as_of_text(row: pd.Series) -> str:
-    return f"{row['as_of']:%Y-%m-%d}"
 
 
 def _digest(env, listed, mqa, rows, owners, owner, as_of, current, settings: ReportSettings, chosen: bool,
