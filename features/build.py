@@ -16,7 +16,7 @@ from . import breadth, engagement, fit, intent, past_opportunities, timing
 from .config import FeatureSettings
 from .context import Context, Feature
 from .history import History
-from .snapshots import SCORED, default_as_of, labels, make_grid, status
+from .snapshots import SCORED, backtest_reserve_days, default_as_of, labels, make_grid, status
 
 FAMILIES: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history")
 
@@ -27,9 +27,29 @@ FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in REGISTRY}
 KEY_COLUMNS: tuple[str, ...] = ("account_id", "as_of")
 
 
+def _utc_dates(as_of) -> pd.DatetimeIndex:
+    """As-of instants as sorted unique UTC nanoseconds; a naive date or a date string means UTC."""
+    values = [as_of] if isinstance(as_of, (str, pd.Timestamp)) else list(as_of)
+    text = bool(values) and all(isinstance(v, str) for v in values)
+    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601" if text else None)
+    return pd.DatetimeIndex(sorted(set(stamps)), tz="UTC").as_unit("ns")
+
+
 def feature_names() -> list[str]:
     """Every feature column, in registry order."""
     return [f.name for f in REGISTRY]
+
+
+def default_grid(history: History, settings: FeatureSettings, folds: int = 3) -> pd.DatetimeIndex:
+    """The as-of dates training uses by default: every ``step_days`` over the engagement data.
+
+    The warm-up is ``settings.warmup_days``, or chosen from the data so that
+    a ``folds``-fold backtest has the labeled days it needs
+    (:func:`~mqa.features.snapshots.backtest_reserve_days`).
+    """
+    return default_as_of(history, step_days=settings.step_days, warmup_days=settings.warmup_days,
+                         horizon_days=settings.horizon_days,
+                         reserve_days=backtest_reserve_days(settings.horizon_days, settings.step_days, folds))
 
 
 def build_features(
@@ -47,8 +67,9 @@ def build_features(
     history : History
         A validated history from :func:`~mqa.features.history.read_history`.
     as_of : sequence of timestamps, optional
-        As-of instants (UTC). Default: every ``settings.step_days`` days over
-        the history (:func:`~mqa.features.snapshots.default_as_of`).
+        As-of instants (date strings, Timestamps; naive means UTC). Default:
+        every ``settings.step_days`` days over the engagement data
+        (:func:`default_grid`).
     settings : FeatureSettings, optional
         ICP, weights, topics, committee, horizon and label types.
     all_rows : bool
@@ -72,8 +93,8 @@ def build_features(
     """
     settings = settings or FeatureSettings()
     if as_of is None:
-        as_of = default_as_of(history, step_days=settings.step_days)
-    as_of = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(as_of)))).tz_convert("UTC").as_unit("ns")
+        as_of = default_grid(history, settings)
+    as_of = _utc_dates(as_of)
     grid = make_grid(history, as_of, accounts)
     ctx = Context(history, grid, settings)
     state = status(history, grid)
@@ -92,6 +113,6 @@ def build_features(
     for feature in chosen:
         values = np.asarray(feature.compute(ctx)).T.ravel()[cells]
         columns[feature.name] = pd.Series(values, dtype="str") if feature.categorical else values.astype(float)
-    y = labels(history, grid, settings.horizon_days, settings.label_types)
+    y = labels(history, grid, settings.horizon_days, settings.label_types, excluded_types=settings.label_excluded_types)
     columns["label"] = y.T.ravel()[cells]
     return pd.DataFrame(columns)

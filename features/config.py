@@ -76,9 +76,19 @@ class FeatureSettings:
     horizon_days : int
         Label horizon (``[labels] horizon_days``).
     label_types : tuple of str or None
-        Opportunity types that count as a positive label; None counts all.
+        Opportunity types that count as a positive label
+        (``[labels] opportunity_types``); None counts every type but
+        ``label_excluded_types``. Opportunities without a type always count.
     step_days : int
         Spacing of the default as-of grid (``[grid] step_days``).
+    label_excluded_types : tuple of str
+        With ``label_types`` None, the types that are no positive label
+        (``[labels] exclude_types``; default ``renewal``: it follows the
+        contract calendar, not marketing).
+    warmup_days : int or None
+        Days between the first engagement event and the first as-of date of
+        the default grid (``[grid] warmup_days``); None chooses it from the
+        data: 90 where the history has room, less on a short one.
 
     The defaults describe the market of the bundled synthetic generator; set
     your own profile for real data.
@@ -95,6 +105,8 @@ class FeatureSettings:
     horizon_days: int = 90
     label_types: tuple[str, ...] | None = None
     step_days: int = 14
+    label_excluded_types: tuple[str, ...] = ("renewal",)
+    warmup_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,16 @@ def _feature_settings(raw: dict, path: Path) -> FeatureSettings:
     if types is not None and (not isinstance(types, list) or not types or not all(isinstance(v, str) for v in types)):
         errors.append("[labels] opportunity_types: must be a non-empty list of opportunity types")
         types = None
+    excluded = raw.get("labels", {}).get("exclude_types", None)
+    if excluded is not None and (not isinstance(excluded, list) or not all(isinstance(v, str) for v in excluded)):
+        errors.append("[labels] exclude_types: must be a list of opportunity types (an empty list counts every type)")
+        excluded = None
+    if excluded is not None and types is not None:
+        errors.append("[labels]: give opportunity_types (the types that count) or exclude_types (the types that do not), not both")
+    warmup = raw.get("grid", {}).get("warmup_days", None)
+    if warmup is not None and (not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0):
+        errors.append("[grid] warmup_days: must be a whole number >= 0")
+        warmup = None
     settings = FeatureSettings(
         icp_industries=words("icp", "industries", d.icp_industries),
         icp_employees=band,
@@ -204,6 +226,9 @@ def _feature_settings(raw: dict, path: Path) -> FeatureSettings:
         horizon_days=number("labels", "horizon_days", d.horizon_days, 1),
         label_types=tuple(t.strip().lower() for t in types) if types else None,
         step_days=number("grid", "step_days", d.step_days, 1),
+        label_excluded_types=(tuple(t.strip().lower() for t in excluded) if excluded is not None
+                              else d.label_excluded_types),
+        warmup_days=warmup,
     )
     if errors:
         raise ConfigError(f"config {path}:\n" + "\n".join(f"  - {e}" for e in errors))

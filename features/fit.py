@@ -37,7 +37,7 @@ def annual_revenue(ctx: Context) -> np.ndarray:
 def _technologies(ctx: Context) -> pd.Series:
     """One row per (grid row, installed technology), lower-cased; index is the grid row."""
     def explode():
-        tech = ctx.accounts["technologies"].reset_index(drop=True).str.lower().str.split(";").explode().str.strip()
+        tech = ctx.accounts["technologies"].astype("str").reset_index(drop=True).str.lower().str.split(";").explode().astype("str").str.strip()
         pairs = tech[tech.notna() & tech.ne("")].rename("tech").reset_index().drop_duplicates()
         return pd.Series(pairs["tech"].to_numpy(), index=pairs["index"].to_numpy())
 

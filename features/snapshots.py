@@ -21,35 +21,90 @@ import pandas as pd
 from .history import History
 from .window import DAY_NS, Grid, events, window_sum
 
-# The longest feature window: a default grid starts this long after the first
-# event so that no snapshot has a truncated 90-day window.
+# The longest feature window: with room to spare, a default grid starts this
+# long after the first engagement event so that no snapshot has a truncated
+# 90-day window. On a short history the warm-up shrinks (see choose_warmup).
 WARMUP_DAYS = 90
+
+# Renewals follow the contract calendar of existing customers, not marketing
+# engagement: by default they are no positive label (DATA_CONTRACT.md, "Time").
+DEFAULT_EXCLUDED_TYPES: tuple[str, ...] = ("renewal",)
 
 NOT_CREATED = "not_created"
 IN_PIPELINE = "in_pipeline"
 SCORED = "scored"
 
+ENGAGEMENT_STREAMS = (("activities", "timestamp"), ("intent", "date"), ("signals", "date"))
+
 
 def data_end(history: History) -> pd.Timestamp | None:
-    """The latest timestamp anywhere in the history: how far the data reaches."""
+    """The latest timestamp anywhere in the history: how far the data reaches (labels are known up to it)."""
     return history.date_range()[1]
 
 
-def default_as_of(history: History, step_days: int = 14, warmup_days: int = WARMUP_DAYS) -> pd.DatetimeIndex:
-    """As-of dates every ``step_days``, anchored on the last day of the data.
+def engagement_range(history: History) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last engagement event (activity, intent, signal); the whole history's range where there is none.
 
-    The grid runs backwards from midnight UTC of the day of the latest event,
-    so the newest snapshot is always in it, to ``warmup_days`` after the first
-    engagement event (activity, intent or signal). Old opportunities (a
-    customer won years ago) do not stretch the grid back to years without
-    any engagement data.
+    The as-of grid lives inside this range: a snapshot after the engagement
+    streams stop would see accounts go quiet that were only no longer
+    recorded, while opportunities (and so labels) go on.
     """
-    _, hi = history.date_range()
-    streams = [history[t][col] for t, col in (("activities", "timestamp"), ("intent", "date"), ("signals", "date"))]
+    streams = [history[t][col] for t, col in ENGAGEMENT_STREAMS]
     firsts = [s.min() for s in streams if s.notna().any()]
-    lo = min(firsts) if firsts else history.date_range()[0]
+    lasts = [s.max() for s in streams if s.notna().any()]
+    if firsts:
+        return min(firsts), max(lasts)
+    return history.date_range()
+
+
+def backtest_reserve_days(horizon_days: int, step_days: int, folds: int = 3) -> int:
+    """Labeled days a rolling-origin backtest needs at the least.
+
+    Each fold's first training date must lie two horizons before its test
+    block (one gap for the fold, one for early stopping inside its training
+    rows), with at least one date to fit on, one to stop on, and one test
+    date per fold.
+    """
+    return 2 * horizon_days + (folds + 1) * step_days
+
+
+def choose_warmup(history: History, horizon_days: int, step_days: int, reserve_days: int = 0) -> int:
+    """The warm-up chosen from the data: 90 days when the history has room, less when it is short.
+
+    The grid starts this long after the first engagement event. The warm-up
+    gives way first: it only spares the earliest snapshots a truncated
+    window, while the labeled days are what a model learns from. It is the
+    room left after ``reserve_days`` of labeled as-of dates, between 0 and 90.
+    """
+    lo, hi = engagement_range(history)
+    end = data_end(history)
+    if lo is None or end is None:
+        return WARMUP_DAYS
+    last_labeled = min(hi.floor("D"), end - pd.Timedelta(days=horizon_days))
+    room = (last_labeled - lo.floor("D")) / pd.Timedelta(days=1) - reserve_days
+    return int(np.clip(np.floor(room / step_days) * step_days, 0, WARMUP_DAYS))
+
+
+def default_as_of(history: History, step_days: int = 14, warmup_days: int | None = WARMUP_DAYS,
+                  horizon_days: int = 90, reserve_days: int = 0) -> pd.DatetimeIndex:
+    """As-of dates every ``step_days``, anchored on the last day of engagement data.
+
+    The grid runs backwards from midnight UTC of the day of the latest
+    engagement event (activity, intent or signal; see
+    :func:`engagement_range`), so the newest snapshot is always in it, to
+    ``warmup_days`` after the first one. Old opportunities (a customer won
+    years ago) do not stretch the grid back to years without any engagement
+    data, and opportunities recorded after the engagement export stopped do
+    not stretch it forward into months where every account looks silent.
+
+    ``warmup_days=None`` chooses it from the data (:func:`choose_warmup`,
+    keeping ``reserve_days`` of labeled dates for ``horizon_days``).
+    """
+    lo, hi = engagement_range(history)
     if lo is None:
         raise ValueError("the history has no dated events, so no as-of dates can be chosen; pass them explicitly")
+    if warmup_days is None:
+        warmup_days = choose_warmup(history, horizon_days, step_days, reserve_days)
     last = hi.floor("D")
     first = lo.floor("D") + pd.Timedelta(days=warmup_days)
     if first > last:
@@ -71,6 +126,13 @@ def parse_as_of(text: str) -> pd.DatetimeIndex:
     if bad:
         raise ValueError(f"--as-of: not ISO 8601 dates: {', '.join(bad)} (write 2025-03-04 or 2025-03-04T12:00:00Z)")
     return pd.DatetimeIndex(sorted(set(parsed))).as_unit("ns")
+
+
+def counted_opportunities(opp: pd.DataFrame, label_types=None, excluded_types=DEFAULT_EXCLUDED_TYPES) -> np.ndarray:
+    """Which opportunities count for the label: of ``label_types`` (or any but ``excluded_types``), or without a type."""
+    kind = opp["type"]
+    counted = kind.isin(label_types) if label_types is not None else ~kind.isin(tuple(excluded_types or ()))
+    return (counted | kind.isna()).to_numpy(dtype=bool)
 
 
 def make_grid(history: History, as_of: pd.DatetimeIndex, accounts=None) -> Grid:
@@ -117,7 +179,7 @@ def status(history: History, grid: Grid) -> np.ndarray:
 
 
 def labels(history: History, grid: Grid, horizon_days: int = 90, label_types=None,
-           end: pd.Timestamp | None = None) -> np.ndarray:
+           end: pd.Timestamp | None = None, excluded_types=DEFAULT_EXCLUDED_TYPES) -> np.ndarray:
     """``(accounts, dates)`` label: 1.0 / 0.0; NaN where the horizon runs past ``end`` or the account does not exist yet.
 
     Parameters
@@ -125,13 +187,17 @@ def labels(history: History, grid: Grid, horizon_days: int = 90, label_types=Non
     horizon_days : int
         Length of the label window after as-of.
     label_types : sequence of str, optional
-        Opportunity types that count (lower case); None counts every type.
+        Opportunity types that count (lower case); None counts every type
+        but ``excluded_types``. An opportunity without a type always counts
+        (the contract: a CRM that records no type has nothing to exclude).
+    excluded_types : sequence of str
+        With ``label_types=None``, the types that do not count: by default
+        ``renewal``, which follows the contract calendar, not marketing.
     end : Timestamp, optional
         How far the data reaches; defaults to :func:`data_end`.
     """
     opp = history["opportunities"]
-    if label_types is not None:
-        opp = opp[opp["type"].isin(label_types)]
+    opp = opp[counted_opportunities(opp, label_types, excluded_types)]
     ev = events(grid, opp["account_id"], opp["created_at"])
     # Window (as_of, as_of + horizon]: the helper's window shifted forward by the horizon.
     created_ahead = window_sum(grid, ev, horizon_days, offset_days=-horizon_days)

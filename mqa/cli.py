@@ -90,17 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
         help="train, calibrate and validate a readiness model; track and register it in MLflow",
-        description="Build the training rows, split them by time (train, validation, out-of-time test, one horizon "
-        "apart), train a LightGBM model with a small seeded search, calibrate it on the validation split, map it "
-        "to a 0-100 score, evaluate it out of time against the rule-based MQA definitions, write the model bundle "
-        "and its HTML report, and log the run to MLflow (registering the model; it becomes 'champion' only if it "
-        "beats the current champion on the same test rows).",
+        description="Build the training rows, judge the procedure with a rolling-origin backtest (folds at the end "
+        "of the history, each test block one horizon after its training rows), refit the model on every labeled row, "
+        "calibrate it on the out-of-fold predictions, map it to a 0-100 score, show it beside transparent baselines "
+        "with bootstrap intervals, write the model bundle and its HTML report, and log the run to MLflow (registering "
+        "the model; it becomes 'champion' only if it beats the current champion on rows neither was fitted on and "
+        "beats the best baseline).",
     )
     p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder (with opportunities)")
     p.add_argument("--out", metavar="MODEL_DIR", help="bundle folder (default: models/<model version>)")
     p.add_argument("--horizon-days", type=_positive_int, metavar="N", help="label horizon in days (default: 90)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow (bundle and report only)")
+    p.add_argument("--promote-anyway", action="store_true",
+                   help="make the model 'champion' if it beats the current one, even when it does not beat the best "
+                   "transparent baseline beyond noise (by default such a model stays 'challenger')")
     _add_config(p)
     p.set_defaults(func=cmd_train)
 
@@ -294,8 +298,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     tsettings = train_settings(config)
     t0 = time.perf_counter()
     history = read_history(args.data, config=config, purpose="train")
-    print(f"Read {args.data}: {len(history['accounts']):,} accounts, {len(history['activities']):,} activities, "
-          f"{len(history['opportunities']):,} opportunities (match rate {history.matching.match_rate:.1%}).")
     try:
         run = train_model(history, settings=settings, train=tsettings, seed=args.seed)
     except ValueError as exc:
@@ -304,24 +306,76 @@ def cmd_train(args: argparse.Namespace) -> int:
     html = render(run, tsettings)
     out = Path(args.out) if args.out else Path("models") / bundle.version
     bundle.save(out, report_html=html)
-    m = run.evaluation["test"]
+    for line in train_summary(run, args.data, history):
+        print(line)
     print(f"Model {bundle.version} written to {out} in {time.perf_counter() - t0:.0f} s (report: {out / 'report.html'}).")
-    print(f"Out-of-time test ({m['rows']:,} rows, {m['positives']:,} positives, {run.split.describe()['test']['first']} "
-          f"to {run.split.describe()['test']['last']}): ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, "
-          f"Brier {m['brier']:.4f} (uncalibrated {m['brier_uncalibrated']:.4f}).")
-    if "mqa_precision" in m:
-        print(f"MQAs (score >= {bundle.cutoff:g}): precision {m['mqa_precision']:.1%}, recall {m['mqa_recall']:.1%}.")
-    for r in run.evaluation["rules"].itertuples():
-        print(f"  {r.rule}: {r.flagged:,} flagged, precision {r.rule_precision:.1%}; model at the same volume "
-              f"{r.model_precision:.1%} ({r.ratio:.2f}x)")
-    if m["roc_auc"] > 0.95:
-        print("  Warning: an out-of-time ROC-AUC above 0.95 on CRM data usually means leakage; check the report's drivers.")
     if not args.no_mlflow:
         from mqa.train.tracking import log_run, tracking_uri
 
-        promotion = log_run(run, out, html, tsettings, history)
+        promotion = log_run(run, out, html, tsettings, history, force=args.promote_anyway)
         print(f"MLflow ({tracking_uri(tsettings)}): {promotion}")
     return 0
+
+
+def train_summary(run, data, history) -> list[str]:
+    """What ``mqa train`` prints: thin evidence first, then the backtest, the baselines, the verdict and notes."""
+    ev, b = run.evaluation, run.bundle
+    m, e, verdict = ev["test"], ev["evidence"], ev["verdict"]
+    lines = []
+    if e["thin"]:
+        lines.append("THIN EVIDENCE: " + "; ".join(e["reasons"]) + ". Treat every figure below as a rough guide.")
+    lines.append(f"Read {data}: {len(history['accounts']):,} accounts, {len(history['activities']):,} activities, "
+                 f"{len(history['opportunities']):,} opportunities (match rate {history.matching.match_rate:.1%}).")
+    d = run.backtest.describe()["labeled"]
+    lines.append(f"Label: an opportunity within {b.settings.horizon_days} days. {ev['labels']['note']}")
+    lines.append(f"Backtest: {len(run.backtest.folds)} folds over {d['dates']} labeled as-of dates {d['first']} to {d['last']} "
+                 f"({b.settings.step_days} days apart); each fold's test block one horizon after its training rows.")
+    lines.append(f"Out of fold ({m['rows']:,} rows, {m['positives']:,} positives from {m['positive_accounts']:,} accounts): "
+                 f"ROC-AUC {m['roc_auc']:.3f} [{_ci(m['roc_auc_low'], m['roc_auc_high'], '.3f')}], PR-AUC {m['pr_auc']:.3f}, "
+                 f"Brier {m['brier']:.4f} (uncalibrated {m['brier_uncalibrated']:.4f}).")
+    for f in ev["folds"].itertuples():
+        auc = "n/a (one class)" if f.roc_auc != f.roc_auc else f"{f.roc_auc:.3f}"
+        lines.append(f"  fold {f.fold} ({f.test_first} to {f.test_last}): ROC-AUC {auc}, {f.positives:,} positives "
+                     f"of {f.rows:,} rows; trained on {f.train_rows:,} rows up to {f.train_last}")
+    rc = ev["refit_check"]
+    if rc["refit_roc_auc"] == rc["refit_roc_auc"]:
+        lines.append(f"  last fold: refitted on all its training rows {rc['refit_roc_auc']:.3f} vs the early-stopping "
+                     f"block's model {rc['block_roc_auc']:.3f} (the shipped model is refitted on every labeled row)")
+    if "mqa_precision" in m:
+        lines.append(f"MQAs (score >= {b.cutoff:g}): precision {m['mqa_precision']:.1%} "
+                     f"[{_ci(m['mqa_precision_low'], m['mqa_precision_high'], '.1%')}], recall {m['mqa_recall']:.1%}.")
+    lines.append("Beside transparent baselines on the same rows (ROC-AUC, 95% interval by account; precision at the model's MQA volume):")
+    for r in ev["baselines"].itertuples():
+        if not r.available:
+            lines.append(f"  {r.name}: cannot apply ({r.why_not})")
+        else:
+            lines.append(f"  {r.name}: {r.roc_auc:.3f} [{_ci(r.roc_auc_low, r.roc_auc_high, '.3f')}], precision "
+                         f"{_pct(r.precision)}")
+    if verdict["best_baseline"] is not None:
+        margin = (f"by {verdict['margin']:+.3f} ROC-AUC [{_ci(verdict['margin_low'], verdict['margin_high'], '+.3f')}] over "
+                  f"the best baseline, {verdict['best_baseline']} ({verdict['best_baseline_auc']:.3f})")
+        lines.append(("Verdict: the model beats the baselines " + margin + "." ) if verdict["beats_baseline"] else
+                     ("Verdict: the model does NOT beat the best baseline beyond noise (" + margin + "); it will not "
+                      "become champion unless you pass --promote-anyway."))
+    for r in ev["rules"].itertuples():
+        lines.append(f"  {r.rule}: {r.flagged:,} flagged, precision {r.rule_precision:.1%}; model at the same volume "
+                     f"{r.model_precision:.1%} ({r.ratio:.2f}x)")
+    for leak in ev["leaks"]:
+        lines.append(f"Likely leak: {leak['feature']}: {leak['why']}. A field sales fills in during a deal tells the "
+                     f"model the outcome; remove it from [attributes] unless it is known before.")
+    for note in ev["notes"]:
+        lines.append(f"Note: {note}.")
+    if m["roc_auc"] > 0.95:
+        lines.append("Warning: an out-of-time ROC-AUC above 0.95 on CRM data usually means leakage; check the report's drivers.")
+    return lines
+
+
+def _ci(lo: float, hi: float, spec: str) -> str:
+    return "-" if lo != lo or hi != hi else f"{lo:{spec}} to {hi:{spec}}"
+
+
+def _pct(v: float) -> str:
+    return "-" if v != v else f"{v:.1%}"
 
 
 def _one_date(text: str, command: str):

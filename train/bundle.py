@@ -237,4 +237,6 @@ def _settings_from_dict(d: dict) -> FeatureSettings:
         icp_technologies=tup(d["icp_technologies"]), relevant_topics=tup(d["relevant_topics"]),
         weights=dict(d["weights"]), committee={k: tuple(v) for k, v in d["committee"].items()},
         horizon_days=int(d["horizon_days"]), label_types=tup(d["label_types"]), step_days=int(d["step_days"]),
+        # Keys added later: an older bundle gets the defaults (they only shape training rows).
+        label_excluded_types=tup(d.get("label_excluded_types", ["renewal"])), warmup_days=d.get("warmup_days"),
     )

@@ -134,6 +134,11 @@ def compare_with_rules(rows: pd.DataFrame, rules: RuleSettings) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def no_rules() -> pd.DataFrame:
+    """The rules table where the rules cannot apply (their inputs are absent): no rows."""
+    return pd.DataFrame(columns=["rule", "flagged", "rule_precision", "model_precision", "ratio"])
+
+
 def retrospective(rows: pd.DataFrame, opportunities: pd.DataFrame, cutoff: float, horizon_days: int) -> pd.DataFrame:
     """MQA against non-MQA rows: opportunity rate, win rate, average amount, days to opportunity.
 

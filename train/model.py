@@ -46,6 +46,15 @@ SEARCH: tuple[dict, ...] = (
 # among those within 0.005 validation AUC of the best.
 MAX_ROUNDS = 600
 EARLY_STOPPING_ROUNDS = 50
+FIXED_ROUNDS = 100  # when the stopping block has one class only, early stopping has nothing to watch
+
+
+def min_child_samples(rows: int) -> int:
+    """Rows a leaf needs: 100, or fewer on a small history (one per 200 rows, at least 10).
+
+    A fixed 100 lets a history of a few thousand rows grow no tree at all.
+    """
+    return int(np.clip(rows // 200, 10, DEFAULT_PARAMS["min_child_samples"]))
 
 
 @dataclass(frozen=True)
@@ -93,20 +102,13 @@ class Encoding:
         return cls(tuple(d["features"]), {k: list(v) for k, v in d["categories"].items()})
 
 
-def fit_booster(X_train: pd.DataFrame, y_train: np.ndarray, X_val: pd.DataFrame, y_val: np.ndarray,
-                categorical: list[str], params: dict | None = None, seed: int = 0) -> lgb.Booster:
-    """Train with early stopping on the validation split's ROC-AUC.
-
-    ``params`` may set ``balance``: True weights positives up by
-    negatives / positives (``scale_pos_weight``), one way of handling a
-    positive class of a few percent; the calibration step then restores
-    honest probabilities. :data:`SEARCH` tries it on and off.
-    """
+def _params(params: dict | None, y_train: np.ndarray, seed: int) -> dict:
+    """LightGBM parameters: the defaults, ``params``, the seed; ``balance`` turned into ``scale_pos_weight``."""
     params = dict(params or {})
     balance = params.pop("balance", False)
     pos = float(np.sum(y_train))
     if pos == 0 or pos == len(y_train):
-        raise ValueError("the training split has only one class; the history needs accounts with and without opportunities")
+        raise ValueError("the training rows have only one class; the history needs accounts with and without opportunities")
     full = {
         "objective": "binary",
         # Stop on ranking quality alone: a weighted model's log loss rises
@@ -119,14 +121,41 @@ def fit_booster(X_train: pd.DataFrame, y_train: np.ndarray, X_val: pd.DataFrame,
         "num_threads": 2,
         "verbosity": -1,
         **DEFAULT_PARAMS,
+        "min_child_samples": min_child_samples(len(y_train)),
         **params,
     }
     if balance:
         full["scale_pos_weight"] = (len(y_train) - pos) / pos
+    return full
+
+
+def fit_booster(X_train: pd.DataFrame, y_train: np.ndarray, X_val: pd.DataFrame, y_val: np.ndarray,
+                categorical: list[str], params: dict | None = None, seed: int = 0) -> lgb.Booster:
+    """Train with early stopping on the validation rows' ROC-AUC.
+
+    ``params`` may set ``balance``: True weights positives up by
+    negatives / positives (``scale_pos_weight``), one way of handling a
+    positive class of a few percent; the calibration step then restores
+    honest probabilities. :data:`SEARCH` tries it on and off. Validation rows
+    of one class cannot stop anything: then :data:`FIXED_ROUNDS` are trained.
+    """
+    full = _params(params, y_train, seed)
     train = lgb.Dataset(X_train, y_train, categorical_feature=categorical, free_raw_data=False)
+    if len(np.unique(y_val)) < 2:
+        booster = lgb.train(full, train, num_boost_round=FIXED_ROUNDS)
+        booster.best_iteration = booster.current_iteration()
+        return booster
     val = lgb.Dataset(X_val, y_val, categorical_feature=categorical, reference=train, free_raw_data=False)
     return lgb.train(full, train, num_boost_round=MAX_ROUNDS, valid_sets=[val],
                      callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
+
+
+def refit_booster(X: pd.DataFrame, y: np.ndarray, categorical: list[str], params: dict | None = None,
+                  rounds: int = FIXED_ROUNDS, seed: int = 0) -> lgb.Booster:
+    """Train for exactly ``rounds`` on every given row (no rows held out: the rounds come from a backtest)."""
+    full = _params(params, y, seed)
+    return lgb.train(full, lgb.Dataset(X, y, categorical_feature=categorical, free_raw_data=False),
+                     num_boost_round=max(1, int(rounds)))
 
 
 def raw_scores(booster: lgb.Booster, X: pd.DataFrame) -> np.ndarray:

@@ -16,6 +16,10 @@
     weekly_capacity = 50          # MQAs sales can take per week
     precision_target = 0.2
 
+    [backtest]
+    folds = 3                     # rolling-origin folds at the end of the labeled history
+    bootstrap = 200               # resamples (by account) for the confidence intervals
+
     [model]
     families = ["fit", "engagement", "intent", "timing", "history"]   # feature families used (default: all)
 
@@ -45,7 +49,9 @@ class TrainSettings:
     tracking_uri: str | None = None
     experiment: str = "mqa"
     model_name: str = "mqa-readiness"
-    families: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history")
+    families: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history", "attribute")
+    folds: int = 3
+    bootstrap: int = 200
 
 
 def train_settings(config: Config) -> TrainSettings:
@@ -85,6 +91,14 @@ def train_settings(config: Config) -> TrainSettings:
     if not isinstance(families, list) or not families or not set(families) <= set(d.families):
         errors.append(f"[model] families: must be a non-empty list drawn from {', '.join(d.families)}")
         families = list(d.families)
+    folds = raw.get("backtest", {}).get("folds", d.folds)
+    if not isinstance(folds, int) or isinstance(folds, bool) or not 1 <= folds <= 12:
+        errors.append("[backtest] folds: must be a whole number from 1 to 12")
+        folds = d.folds
+    draws = raw.get("backtest", {}).get("bootstrap", d.bootstrap)
+    if not isinstance(draws, int) or isinstance(draws, bool) or not 20 <= draws <= 5000:
+        errors.append("[backtest] bootstrap: must be a whole number from 20 to 5000")
+        draws = d.bootstrap
     m = raw.get("mlflow", {})
     for key in ("tracking_uri", "experiment", "model_name"):
         if key in m and (not isinstance(m[key], str) or not m[key].strip()):
@@ -96,5 +110,5 @@ def train_settings(config: Config) -> TrainSettings:
         weekly_capacity=num("evaluation", "weekly_capacity", None, 0),
         precision_target=num("evaluation", "precision_target", None, 0, 1),
         tracking_uri=m.get("tracking_uri"), experiment=m.get("experiment", d.experiment),
-        model_name=m.get("model_name", d.model_name), families=tuple(families),
+        model_name=m.get("model_name", d.model_name), families=tuple(families), folds=folds, bootstrap=draws,
     )

@@ -3,8 +3,11 @@
 Every training run logs its parameters, metrics, the report and plots, and
 the model as an MLflow pyfunc model that scores raw feature rows; the model is
 registered under a name. Promotion: the new version takes the ``champion``
-alias only when it beats the current champion on the same out-of-time test
-rows; otherwise it takes the ``challenger`` alias and the comparison is printed.
+alias only when it beats the current champion on rows neither was fitted on
+(the backtest's out-of-fold rows newer than the champion's training data; or,
+where there are too few, the champion's settings refitted on the same folds)
+and beats the best transparent baseline beyond noise (unless forced);
+otherwise it takes the ``challenger`` alias and the comparison is printed.
 
 Where runs go: ``MLFLOW_TRACKING_URI`` from the environment, else
 ``[mlflow] tracking_uri`` from the configuration, else a SQLite store
@@ -23,13 +26,15 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
 from mqa.features.build import build_features
 
+from .baselines import fold_auc
 from .bundle import ModelBundle
-from .pipeline import TrainingRun
+from .pipeline import TrainingRun, refit_on_folds
 from .settings import TrainSettings
 
 # Batch jobs and CI logs do not want MLflow's download progress bars.
@@ -69,14 +74,18 @@ class Promotion:
     new_auc: float
     champion_version: str | None = None
     champion_auc: float | None = None
+    compared_on: str = ""
+    held_back: str = ""
 
     def __str__(self) -> str:
+        if self.held_back:
+            return f"{self.model_name} version {self.version} stays '{CHALLENGER}': {self.held_back}."
         if self.champion_version is None:
-            return f"{self.model_name} version {self.version} is the first: it is now '{CHAMPION}' (test ROC-AUC {self.new_auc:.4f})."
+            return f"{self.model_name} version {self.version} is the first: it is now '{CHAMPION}' (backtest ROC-AUC {self.new_auc:.4f})."
         verdict = (f"it beats version {self.champion_version} and is now '{CHAMPION}'" if self.promoted else
                    f"it does not beat '{CHAMPION}' version {self.champion_version}, which stays; the new one is '{CHALLENGER}'")
-        return (f"{self.model_name} version {self.version}: test ROC-AUC {self.new_auc:.4f} against the champion's "
-                f"{self.champion_auc:.4f} on the same out-of-time rows; {verdict}.")
+        return (f"{self.model_name} version {self.version}: ROC-AUC {self.new_auc:.4f} against the champion's "
+                f"{self.champion_auc:.4f} {self.compared_on}; {verdict}.")
 
 
 def load_registered_bundle(uri: str, settings: TrainSettings | None = None) -> ModelBundle:
@@ -113,7 +122,7 @@ def requirements() -> list[str]:
 
 
 def log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: TrainSettings,
-            history=None) -> Promotion:
+            history=None, force: bool = False) -> Promotion:
     """Log a training run, register its model, and decide the champion alias.
 
     Parameters
@@ -126,25 +135,42 @@ def log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: Trai
     settings : TrainSettings
     history : History, optional
         Needed only when the champion was trained with other feature settings,
-        to rebuild the test rows its way.
+        to rebuild the backtest rows its way.
+    force : bool
+        Promote even a model that does not beat the best baseline beyond noise.
     """
     mlflow.set_tracking_uri(tracking_uri(settings))
     mlflow.set_experiment(settings.experiment)
     b = run.bundle
     metrics = {k: float(v) for k, v in run.evaluation["test"].items() if isinstance(v, (int, float, np.floating))}
     with mlflow.start_run(run_name=f"mqa-{b.version}") as active:
+        bt = b.training["backtest"]
         mlflow.log_params({
             "seed": b.training["seed"], "horizon_days": b.settings.horizon_days, "cutoff": b.cutoff,
             "calibration": b.calibration.method, "chosen_candidate": b.training["chosen_candidate"],
-            "features": len(b.features), "model_version": b.version,
-            **{f"split_{k}_{edge}": v[edge] for k, v in b.training["split"].items() for edge in ("first", "last")},
+            "rounds": b.training["rounds"], "features": len(b.features), "model_version": b.version,
+            "step_days": b.settings.step_days, "folds": len(bt["folds"]), "labels": run.evaluation["labels"]["counts"],
+            "labeled_first": bt["labeled"]["first"], "labeled_last": bt["labeled"]["last"],
+            **{f"fold{f['fold']}_test_{edge}": f["test"][edge] for f in bt["folds"] for edge in ("first", "last")},
         })
-        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        mlflow.log_metrics({f"backtest_{k}": v for k, v in metrics.items() if v == v})
         mlflow.log_metric("validation_roc_auc", run.evaluation["validation_roc_auc"])
+        for f in run.evaluation["folds"].itertuples():
+            if f.roc_auc == f.roc_auc:
+                mlflow.log_metric(f"fold{f.fold}_roc_auc", float(f.roc_auc))
+        verdict, evidence = run.evaluation["verdict"], run.evaluation["evidence"]
+        if verdict["margin"] == verdict["margin"]:
+            mlflow.log_metric("margin_over_best_baseline", float(verdict["margin"]))
+        mlflow.set_tags({
+            "beats_baseline": str(verdict["beats_baseline"]).lower(),
+            "best_baseline": str(verdict["best_baseline"]),
+            "thin_evidence": str(evidence["thin"]).lower(),
+            **({"thin_evidence_why": "; ".join(evidence["reasons"])[:4000]} if evidence["thin"] else {}),
+        })
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             (tmp / "report.html").write_text(report_html, encoding="utf-8")
-            for name in ("cutoffs", "lift", "calibration", "rules", "retrospective"):
+            for name in ("cutoffs", "lift", "calibration", "rules", "retrospective", "folds", "baselines"):
                 run.evaluation[name].to_csv(tmp / f"{name}.csv", index=False)
             run.importance.rename("mean_abs_shap").to_csv(tmp / "importance.csv")
             (tmp / "fingerprint.json").write_text(json.dumps(b.training["fingerprint"], indent=1))
@@ -166,13 +192,26 @@ def log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: Trai
             signature=signature,
         )
         version = str(info.registered_model_version)
-        return decide_alias(run, settings.model_name, version, active.info.run_id, history)
+        return decide_alias(run, settings.model_name, version, active.info.run_id, history, force=force)
 
 
-def decide_alias(run: TrainingRun, model_name: str, version: str, run_id: str, history=None) -> Promotion:
-    """Give the new version the champion alias if it beats the champion on the same test rows."""
+def decide_alias(run: TrainingRun, model_name: str, version: str, run_id: str, history=None,
+                 force: bool = False) -> Promotion:
+    """Give the new version the champion alias if it beats the champion on rows neither was fitted on.
+
+    A model that does not beat the best transparent baseline beyond noise
+    stays ``challenger`` unless ``force``.
+    """
     client = MlflowClient()
     new_auc = float(run.evaluation["test"]["roc_auc"])
+    verdict = run.evaluation["verdict"]
+    if not verdict["beats_baseline"] and not force:
+        client.set_registered_model_alias(model_name, CHALLENGER, version)
+        why = (f"it does not beat the best baseline ({verdict['best_baseline']}, ROC-AUC {verdict['best_baseline_auc']:.3f}) "
+               f"beyond noise (margin {verdict['margin']:+.3f}, interval {verdict['margin_low']:+.3f} to {verdict['margin_high']:+.3f}); "
+               f"pass --promote-anyway to make it champion all the same")
+        client.set_model_version_tag(model_name, version, "held_back", why)
+        return Promotion(model_name, version, False, new_auc, held_back=why)
     try:
         champion = client.get_model_version_by_alias(model_name, CHAMPION)
     except mlflow.exceptions.MlflowException:
@@ -182,16 +221,53 @@ def decide_alias(run: TrainingRun, model_name: str, version: str, run_id: str, h
         return Promotion(model_name, version, True, new_auc)
     champ_model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
     champ_bundle = champ_model.unwrap_python_model().bundle
-    rows = run.test_rows
-    if champ_bundle.settings != run.bundle.settings or not set(champ_bundle.features) <= set(rows.columns):
-        if history is None:
-            raise ValueError("the champion uses other feature settings; pass the history to rebuild its test rows")
-        theirs = build_features(history, as_of=rows["as_of"].unique(), settings=champ_bundle.settings)
-        rows = rows[["account_id", "as_of", "label"]].merge(theirs.drop(columns="label"), on=["account_id", "as_of"])
-    champ_auc = float(roc_auc_score(rows["label"], champ_bundle.raw(rows)))
+    new_auc, champ_auc, how = compare_with_champion(run, champ_bundle, history)
     promoted = new_auc > champ_auc
     client.set_registered_model_alias(model_name, CHAMPION if promoted else CHALLENGER, version)
     client.set_model_version_tag(model_name, version, "compared_with_champion",
-                                 f"v{champion.version}: {champ_auc:.4f} vs {new_auc:.4f}")
-    mlflow.log_metric("champion_test_roc_auc", champ_auc, run_id=run_id)
-    return Promotion(model_name, version, promoted, new_auc, str(champion.version), champ_auc)
+                                 f"v{champion.version}: {champ_auc:.4f} vs {new_auc:.4f} {how}")
+    mlflow.log_metric("champion_roc_auc", champ_auc, run_id=run_id)
+    return Promotion(model_name, version, promoted, new_auc, str(champion.version), champ_auc, how)
+
+
+MIN_NEWER_POSITIVES = 20  # newer rows needed to judge the champion as it is
+
+
+def compare_with_champion(run: TrainingRun, champion: ModelBundle, history=None) -> tuple[float, float, str]:
+    """The new model's and the champion's ROC-AUC on rows neither was fitted on, and which rows those were.
+
+    The new model is refitted on every labeled row, so only its backtest's
+    out-of-fold predictions are unseen by it. Where enough of those rows are
+    newer than everything the champion was trained on, both are judged there
+    (the champion as it is). Otherwise the champion's settings (its features,
+    feature settings and candidate) are refitted on the same folds and the
+    two procedures are compared out of fold.
+    """
+    rows = run.test_rows
+    last = champion.training.get("last_labeled") or champion.training.get("split", {}).get("test", {}).get("last")
+    newer = np.asarray(rows["as_of"] > pd.Timestamp(last, tz="UTC"), dtype=bool) if last else np.zeros(len(rows), dtype=bool)
+    labeled = run.labeled
+    if champion.settings != run.bundle.settings or not set(champion.features) <= set(labeled.columns):
+        if history is None:
+            raise ValueError("the champion uses other feature settings; pass the history to rebuild its rows")
+        built = build_features(history, as_of=labeled["as_of"].unique(), settings=champion.settings)
+        labeled = labeled[["account_id", "as_of", "label"]].merge(built.drop(columns="label"), on=["account_id", "as_of"],
+                                                                   how="left")
+    y = rows["label"].to_numpy(dtype=float)
+    fold = rows["fold"].to_numpy()
+    ones = np.ones((1, len(rows)))
+    if newer.any() and y[newer].sum() >= MIN_NEWER_POSITIVES and (1 - y[newer]).sum() > 0:
+        theirs = rows[["account_id", "as_of"]].merge(labeled.drop(columns="label"), on=["account_id", "as_of"], how="left")
+        n = ones[:, newer]
+        new_auc = float(fold_auc(y[newer], rows["raw"].to_numpy()[newer], n, fold[newer])[0])
+        champ_auc = float(fold_auc(y[newer], champion.raw(theirs[newer]), n, fold[newer])[0])
+        return new_auc, champ_auc, (f"on {int(newer.sum()):,} out-of-fold rows newer than the champion's training data "
+                                    f"(as-of after {str(last)[:10]})")
+    params = champion.training.get("chosen_params") or {
+        k: v for k, v in champion.training["search"][champion.training["chosen_candidate"]].items()
+        if k in ("balance", "num_leaves", "max_depth")}
+    seed = int(champion.training.get("seed", 0))
+    champ_raw = refit_on_folds(labeled, run.backtest, champion.features, {**params, "num_threads": 1}, seed)
+    new_auc = float(run.evaluation["test"]["roc_auc"])
+    champ_auc = float(fold_auc(y, champ_raw, ones, fold)[0])
+    return new_auc, champ_auc, "with the champion's settings refitted on the same backtest folds"
