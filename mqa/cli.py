@@ -358,8 +358,12 @@ def train_summary(run, data, history) -> list[str]:
                      ("Verdict: the model does NOT beat the best baseline beyond noise (" + margin + "); it will not "
                       "become champion unless you pass --promote-anyway."))
     for r in ev["rules"].itertuples():
+        if not r.flagged:
+            lines.append(f"  {r.rule}: flags no account in the backtest")
+            continue
+        ratio = f"{r.ratio:.2f}x" if r.ratio == r.ratio else "no hit for the rule"
         lines.append(f"  {r.rule}: {r.flagged:,} flagged, precision {r.rule_precision:.1%}; model at the same volume "
-                     f"{r.model_precision:.1%} ({r.ratio:.2f}x)")
+                     f"{r.model_precision:.1%} ({ratio})")
     for leak in ev["leaks"]:
         lines.append(f"Likely leak: {leak['feature']}: {leak['why']}. A field sales fills in during a deal tells the "
                      f"model the outcome; remove it from [attributes] unless it is known before.")

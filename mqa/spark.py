@@ -1149,7 +1149,8 @@ def spark_features(spark: SparkSession, source, as_of=None, settings: FeatureSet
 
 
 # Spark types of predict_history's columns that are not strings.
-_PREDICT_KINDS = {"as_of": "timestamp", "probability": "double", "score": "double", "is_mqa": "boolean", "became_mqa": "boolean"}
+_PREDICT_KINDS = {"as_of": "timestamp", "probability": "double", "score": "double", "is_mqa": "boolean", "became_mqa": "boolean",
+                  "is_customer": "boolean"}
 
 
 def spark_predict(spark: SparkSession, source, model, as_of, partitions: int | None = None, previous=None,

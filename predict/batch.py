@@ -5,6 +5,8 @@ One row per account:
 - ``account_id``, ``as_of``, ``model_version``;
 - ``status``: ``scored``, ``in_pipeline`` (an opportunity is open at as-of) or
   ``not_created`` (the account did not exist yet); only scored rows carry a score;
+- ``is_customer``: an opportunity of the account closed won at or before
+  as-of, so a team can route expansion MQAs apart from new logos;
 - ``probability`` (calibrated), ``score`` (0-100), ``tier``, ``is_mqa``;
 - ``became_mqa``: MQA now and not in the ``previous`` output (missing when no
   previous output is given);
@@ -32,7 +34,7 @@ from mqa.train.bundle import ModelBundle
 from .explain import contributions, family_contributions, reasons, richer_sentences
 
 CHUNK_SIZE = 20_000
-OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "probability", "score", "tier", "is_mqa",
+OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "is_customer", "probability", "score", "tier", "is_mqa",
                   "became_mqa", "reasons", "family_contributions")
 
 # The table each feature is computed from: a model that uses features from a
@@ -105,6 +107,7 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
         "as_of": rows["as_of"],
         "model_version": pd.Series([bundle.version] * n, dtype="str"),
         "status": rows["status"],
+        "is_customer": customers_at(history, as_of, rows["account_id"]),
         "probability": np.full(n, np.nan),
         "score": np.full(n, np.nan),
         "tier": pd.Series(pd.NA, index=rows.index, dtype="str"),
@@ -142,6 +145,13 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
     else:
         out["became_mqa"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     return out[list(OUTPUT_COLUMNS)]
+
+
+def customers_at(history: History, as_of: pd.Timestamp, accounts: pd.Series) -> pd.Series:
+    """Whether each account had an opportunity closed won at or before ``as_of`` (what was known then)."""
+    o = history["opportunities"]
+    won = o["is_won"].fillna(False).astype(bool) & o["closed_at"].notna() & (o["closed_at"] <= as_of)
+    return pd.Series(accounts.isin(o.loc[won, "account_id"]).to_numpy(), index=accounts.index, dtype="boolean")
 
 
 def score_change(history: History, bundle: ModelBundle, account: str, before: pd.Timestamp, after: pd.Timestamp,

@@ -61,8 +61,11 @@ def edge_history(tmp_path, base_tables):
     return read_history(write_tables(tmp_path / "h", base_tables))
 
 
-def brute_force(history, as_of, horizon_days, types=None, end=None):
-    """The contract's rules written out literally, one account at a time."""
+def brute_force(history, as_of, horizon_days, types=None, end=None, excluded=("renewal",)):
+    """The contract's rules written out literally, one account at a time.
+
+    Counted: the given ``types``, else every type but ``excluded``; an opportunity without a type always counts.
+    """
     acc = history["accounts"]
     opp = history["opportunities"]
     end = end or history.date_range()[1]
@@ -74,7 +77,7 @@ def brute_force(history, as_of, horizon_days, types=None, end=None):
         mine = opp[opp.account_id == a.account_id]
         open_now = mine[(mine.created_at <= as_of) & (mine.closed_at.isna() | (mine.closed_at > as_of))]
         state = IN_PIPELINE if len(open_now) else SCORED
-        counted = mine if types is None else mine[mine.type.isin(types)]
+        counted = mine[mine.type.isna() | (mine.type.isin(types) if types is not None else ~mine.type.isin(excluded))]
         ahead = counted[(counted.created_at > as_of) & (counted.created_at <= as_of + pd.Timedelta(days=horizon_days))]
         label = np.nan if as_of + pd.Timedelta(days=horizon_days) > end else float(len(ahead) > 0)
         out[a.account_id] = (state, label)
@@ -101,9 +104,13 @@ def test_edges_match_brute_force(edge_history):
 
 def test_label_types_restrict_positives(edge_history):
     grid = make_grid(edge_history, pd.DatetimeIndex([AS_OF]))
-    every = dict(zip(grid.accounts, labels(edge_history, grid, 90)[:, 0]))
+    default = dict(zip(grid.accounts, labels(edge_history, grid, 90)[:, 0]))
+    every = dict(zip(grid.accounts, labels(edge_history, grid, 90, excluded_types=())[:, 0]))
     new_only = dict(zip(grid.accounts, labels(edge_history, grid, 90, label_types=("new_business",))[:, 0]))
-    assert every["renewal_only"] == 1.0 and new_only["renewal_only"] == 0.0
+    # Renewals follow the contract calendar: no positive by default (DATA_CONTRACT.md, "Time").
+    assert default["renewal_only"] == 0.0 and every["renewal_only"] == 1.0 and new_only["renewal_only"] == 0.0
+    assert [every[k] for k in every] == pytest.approx([v[1] for v in brute_force(edge_history, AS_OF, 90, excluded=()).values()],
+                                                      nan_ok=True)
     want = brute_force(edge_history, AS_OF, 90, types=("new_business",))
     assert [new_only[k] for k in want] == pytest.approx([v[1] for v in want.values()], nan_ok=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -30,11 +31,11 @@ def setup(tmp_path_factory):
     return root, history, full, weak
 
 
-def log(run, history, root, tag):
+def log(run, history, root, tag, force=True):
     settings = TrainSettings(model_name=NAME)
     html = render(run, settings)
     folder = run.bundle.save(root / "bundles" / tag, report_html=html)
-    return log_run(run, folder, html, settings, history)
+    return log_run(run, folder, html, settings, history, force=force)
 
 
 def test_promotion_only_when_better(setup, monkeypatch):
@@ -43,22 +44,36 @@ def test_promotion_only_when_better(setup, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert tracking_uri(TrainSettings()) == "sqlite:///mlflow.db"
 
-    first = log(weak, history, root, "weak")
-    assert first.promoted and first.version == "1"
+    # On 500 accounts the fit-only model does not beat the best baseline beyond noise: held back unless forced.
+    assert not weak.evaluation["verdict"]["beats_baseline"]
+    held = log(weak, history, root, "weak-held", force=False)
+    assert not held.promoted and held.version == "1"
+    assert f"stays '{CHALLENGER}': it does not beat the best baseline (last_engagement_recency" in str(held)
+    assert "pass --promote-anyway to make it champion all the same" in str(held)
+    client = MlflowClient()
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        client.get_model_version_by_alias(NAME, CHAMPION)
+    runs = mlflow.search_runs(experiment_names=["mqa"])
+    assert (runs["tags.beats_baseline"] == "false").all()
+
+    first = log(weak, history, root, "weak")  # --promote-anyway
+    assert first.promoted and first.version == "2"
     assert "is the first: it is now 'champion'" in str(first)
 
     better = log(full, history, root, "full")
-    assert better.promoted and better.champion_version == "1"
-    assert better.champion_auc == pytest.approx(weak.evaluation["test"]["roc_auc"])
-    assert "it beats version 1 and is now 'champion'" in str(better)
+    assert better.promoted and better.champion_version == "2"
+    # Same history: no row is newer than the champion's training data, so the
+    # champion's settings are refitted on the same folds.
+    assert better.compared_on == "with the champion's settings refitted on the same backtest folds"
+    assert better.champion_auc == pytest.approx(weak.evaluation["test"]["roc_auc"], abs=0.03)
+    assert "it beats version 2 and is now 'champion'" in str(better)
 
     worse = log(weak, history, root, "weak-again")
     assert not worse.promoted
-    assert f"it does not beat '{CHAMPION}' version 2, which stays; the new one is '{CHALLENGER}'" in str(worse)
+    assert f"it does not beat '{CHAMPION}' version 3, which stays; the new one is '{CHALLENGER}'" in str(worse)
 
-    client = MlflowClient()
-    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == "2"
-    assert str(client.get_model_version_by_alias(NAME, CHALLENGER).version) == "3"
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == "3"
+    assert str(client.get_model_version_by_alias(NAME, CHALLENGER).version) == "4"
     assert (root / "mlflow.db").exists()
 
     # The registered champion scores raw feature rows like the bundle does.
@@ -77,7 +92,7 @@ def test_promotion_only_when_better(setup, monkeypatch):
 
     # Runs carry the metrics and the report.
     runs = mlflow.search_runs(experiment_names=["mqa"])
-    assert len(runs) == 3 and runs["metrics.test_roc_auc"].notna().all()
+    assert len(runs) == 4 and runs["metrics.backtest_roc_auc"].notna().all() and runs["metrics.fold3_roc_auc"].notna().all()
     artifacts = [a.path for a in client.list_artifacts(runs.iloc[0]["run_id"], "evaluation")]
     assert "evaluation/report.html" in artifacts
 
@@ -97,3 +112,35 @@ def test_environment_uri_wins(monkeypatch):
     assert tracking_uri(TrainSettings(tracking_uri="sqlite:///config.db")) == "sqlite:///elsewhere.db"
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     assert tracking_uri(TrainSettings(tracking_uri="sqlite:///config.db")) == "sqlite:///config.db"
+
+
+def export_as_of(tables: dict, until: pd.Timestamp) -> dict:
+    """The same CRM exported on an earlier day: nothing created later, deals closed later still open."""
+    stamp = {"accounts": "created_at", "contacts": "created_at", "activities": "timestamp", "intent": "date",
+             "signals": "date", "opportunities": "created_at"}
+    out = {}
+    for name, t in tables.items():
+        t = t[t[stamp[name]].isna() | (t[stamp[name]] <= until)].copy()
+        if name == "opportunities":
+            later = t["closed_at"] > until
+            t.loc[later, "closed_at"] = pd.NaT
+            t["is_won"] = t["is_won"].mask(later, pd.NA)
+        out[name] = t.reset_index(drop=True)
+    return out
+
+
+def test_champion_is_judged_on_rows_newer_than_its_training_data(setup):
+    from mqa.train.baselines import fold_auc
+    from mqa.train.tracking import compare_with_champion
+
+    root, history, full, weak = setup
+    write_history(export_as_of(generate_history(n_accounts=500, seed=8), pd.Timestamp("2026-01-15", tz="UTC")),
+                  root / "older")
+    old = train_model(read_history(root / "older"), seed=1)
+    last = pd.Timestamp(old.bundle.training["last_labeled"])
+    new_auc, champ_auc, how = compare_with_champion(full, old.bundle, history)
+    newer = full.test_rows[full.test_rows["as_of"] > last]
+    assert how.startswith(f"on {len(newer):,} out-of-fold rows newer than the champion's training data")
+    ones = np.ones((1, len(newer)))
+    assert new_auc == pytest.approx(fold_auc(newer["label"].to_numpy(), newer["raw"].to_numpy(), ones, newer["fold"].to_numpy())[0])
+    assert champ_auc == pytest.approx(fold_auc(newer["label"].to_numpy(), old.bundle.raw(newer), ones, newer["fold"].to_numpy())[0])

@@ -13,7 +13,6 @@ from mqa.train.calibration import Calibration
 from mqa.train.pipeline import train_model
 from mqa.train.score import ScoreScale, tier
 from mqa.train.settings import TrainSettings
-from mqa.train.split import check_no_overlap, time_split
 
 
 @pytest.fixture(scope="module")
@@ -27,40 +26,28 @@ def run(demo_run):
     return demo_run  # train_model(history, seed=0), as `mqa train` does by default
 
 
-# --- split ---------------------------------------------------------------------
-@pytest.mark.parametrize("seed", range(20))
-def test_split_never_lets_a_label_window_reach_a_later_split(seed):
-    rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2024-01-01", tz="UTC")
-    dates = start + pd.to_timedelta(np.sort(rng.choice(900, size=int(rng.integers(40, 80)), replace=False)), unit="D")
-    horizon = int(rng.integers(14, 120))
-    split = time_split(dates, horizon)
-    gap = pd.Timedelta(days=horizon)
-    assert split.train.max() + gap < split.validation.min()
-    assert split.validation.max() + gap < split.test.min()
-    check_no_overlap(split)
-    # Every date is in at most one split, and in time order.
-    assert not set(split.train) & set(split.validation) and not set(split.validation) & set(split.test)
+# --- backtest -------------------------------------------------------------------
+def test_backtest_folds_are_one_horizon_apart(run):
+    from mqa.train.backtest import check_no_overlap
 
-
-def test_split_refuses_a_short_history():
-    dates = pd.date_range("2025-01-01", periods=10, freq="14D", tz="UTC")
-    with pytest.raises(ValueError, match=r"too short for train, validation and test blocks separated by two 90-day horizons"):
-        time_split(dates, 90)
-
-
-def test_training_split_is_one_horizon_apart(run):
-    d = run.bundle.training["split"]
+    check_no_overlap(run.backtest)
     horizon = pd.Timedelta(days=run.bundle.settings.horizon_days)
-    assert pd.Timestamp(d["train"]["last"]) + horizon < pd.Timestamp(d["validation"]["first"])
-    assert pd.Timestamp(d["validation"]["last"]) + horizon < pd.Timestamp(d["test"]["first"])
+    for f in run.bundle.training["backtest"]["folds"]:
+        assert pd.Timestamp(f["train"]["last"]) + horizon < pd.Timestamp(f["test"]["first"])
+        assert pd.Timestamp(f["fit"]["last"]) + horizon < pd.Timestamp(f["stop"]["first"])
+    # Every out-of-fold row was predicted by a model that never saw a row of its as-of date.
+    for f in run.backtest.folds:
+        assert set(run.test_rows.loc[run.test_rows["fold"] == f.number, "as_of"]) <= set(f.test)
 
 
 # --- score, tiers, calibration ------------------------------------------------
 def test_score_is_monotone_in_probability_and_bounded(run):
-    rows = run.test_rows.sort_values(["probability", "raw"])
+    rows = run.test_rows
     assert rows["score"].between(0, 100).all()
-    assert (np.diff(rows["score"].to_numpy()) >= 0).all()
+    # Within one model (each fold has its own), the score never goes down as the probability rises.
+    for _, fold in rows.groupby("fold"):
+        fold = fold.sort_values(["raw"])
+        assert (np.diff(fold["score"].to_numpy()) >= 0).all() and (np.diff(fold["probability"].to_numpy()) >= -1e-12).all()
     # Beyond the training range too.
     raw = np.linspace(-50, 50, 2001)
     b = run.bundle

@@ -120,7 +120,7 @@ def plan_backtest(dates, horizon_days: int, folds: int = DEFAULT_FOLDS, cause: s
             planned = _layout(dates, gap, folds, per_fold)
             if planned is not None:
                 return Backtest(planned, dates, horizon_days)
-    step = int(np.median(np.diff(dates.asi8)) // (86_400 * 10**9)) if n > 1 else 14
+    step = int(np.median(np.diff(dates.as_unit("ns").asi8)) // (86_400 * 10**9)) if n > 1 else 14
     from mqa.features.snapshots import backtest_reserve_days
 
     need = backtest_reserve_days(horizon_days, step, folds)

@@ -256,6 +256,13 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     test_rows = pd.concat(parts, ignore_index=True)
     fold_table = pd.DataFrame(fold_records)
 
+    y_test = test_rows["label"].to_numpy(dtype=float)
+    raw_test = test_rows["raw"].to_numpy()
+    if len(np.unique(y_test)) < 2:
+        raise ValueError(f"the backtest's test blocks ({folds[0].test.min().date()} to {folds[-1].test.max().date()}) have "
+                         f"{'no' if not y_test.sum() else 'only'} opportunities within {settings.horizon_days} days; "
+                         f"the backtest cannot judge the model. Use a longer history or a longer --horizon-days")
+
     # Calibration of the shipped model: on every out-of-fold prediction. The
     # figures below use, for each fold, a calibration fitted on the other
     # folds only, so the Brier score is not judged on the rows it was fitted on.
@@ -274,12 +281,6 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     raw_all = raw_scores(booster, X_all)
     scale = ScoreScale.fit(raw_all)
 
-    y_test = test_rows["label"].to_numpy(dtype=float)
-    raw_test = test_rows["raw"].to_numpy()
-    if len(np.unique(y_test)) < 2:
-        raise ValueError(f"the backtest's test blocks ({folds[0].test.min().date()} to {folds[-1].test.max().date()}) have "
-                         f"{'no' if not y_test.sum() else 'only'} opportunities within {settings.horizon_days} days; "
-                         f"the backtest cannot judge the model. Use a longer history or a longer --horizon-days")
     cutoffs = ev.by_cutoff(test_rows)
     opportunities = history["opportunities"]
     counted = opportunities[counted_opportunities(opportunities, settings.label_types, settings.label_excluded_types)]

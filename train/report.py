@@ -64,7 +64,7 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 <h2>Against today's rules, at the same volume</h2>
 {% if not rules %}<p>The seed rules cannot apply to this history: {{ rules_why }}.</p>{% endif %}
 <table><tr><th>rule</th><th>accounts flagged</th><th>rule precision</th><th>model precision, same number</th><th>model / rule</th></tr>
-{% for r in rules %}<tr><td>{{ r.rule }}</td><td>{{ r.flagged }}</td><td>{{ pct(r.rule_precision) }}</td><td>{{ pct(r.model_precision) }}</td><td>{{ "%.2f"|format(r.ratio) }}x</td></tr>{% endfor %}</table>
+{% for r in rules %}<tr><td>{{ r.rule }}</td><td>{{ r.flagged }}</td><td>{{ pct(r.rule_precision) }}</td><td>{{ pct(r.model_precision) }}</td><td>{% if r.ratio == r.ratio %}{{ "%.2f"|format(r.ratio) }}x{% else %}-{% endif %}</td></tr>{% endfor %}</table>
 <p class="muted">(a) ICP fit &ge; {{ rule_settings.fit_threshold }} and &ge; {{ rule_settings.engagement_threshold|round(0)|int }} engagement points and &ge; {{ rule_settings.min_contacts }} engaged contacts in 90 days; (b) &ge; {{ rule_settings.points_threshold|round(0)|int }} engagement points in 90 days. At each as-of date the model flags as many accounts as the rule, its highest-scored ones.</p>
 
 <h2>Calibration and lift</h2>
