@@ -17,7 +17,7 @@
     precision_target = 0.2
 
     [model]
-    families = ["fit", "engagement", "intent", "timing", "history"]   # feature families used (default: all)
+    families = ["fit", "engagement", "intent", "timing", "history", "attribute"]   # feature families used (default: all)
 
     [mlflow]
     tracking_uri = "sqlite:///mlflow.db"          # default: this folder; MLFLOW_TRACKING_URI wins over the default
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mqa.features.build import FAMILIES
 from mqa.features.config import Config, ConfigError
 
 from .evaluate import RuleSettings
@@ -45,7 +46,7 @@ class TrainSettings:
     tracking_uri: str | None = None
     experiment: str = "mqa"
     model_name: str = "mqa-readiness"
-    families: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history")
+    families: tuple[str, ...] = FAMILIES
 
 
 def train_settings(config: Config) -> TrainSettings:
