@@ -136,7 +136,9 @@ def _records(frame: pd.DataFrame, out: dict[str, Handoff], attr: str, limit: int
     if not len(frame):
         return
     ids = frame["account_id"].to_numpy(dtype=object)
-    rows = frame.drop(columns="account_id").to_dict("records")
+    values = frame.drop(columns="account_id")
+    # Missing cells are None, which templates and sentences treat as blank; NaN would print "nan".
+    rows = values.astype(object).where(values.notna().to_numpy(), None).to_dict("records")
     for acct, row in zip(ids, rows):
         bucket = getattr(out[acct], attr)
         if limit is None or len(bucket) < limit:
