@@ -57,18 +57,24 @@ def check_features(bundle: ModelBundle, history: History) -> None:
         raise ValueError(f"the model uses {len(unknown)} feature(s) this version of mqa does not compute: "
                          f"{', '.join(unknown[:8])}; retrain the model with this version")
     provided = provided_inputs(history)
-    missing: dict[str, list[str]] = {}
+    # Grouped by what is missing: the three intent inputs of a history without intent are one problem.
+    missing: dict[tuple[str, str], list[str]] = {}
     for f in bundle.features:
         for source in lacking_inputs(feature_spec(f, bundle.settings).sources, provided):
-            missing.setdefault(source, []).append(f)
+            why = describe_input(history, source)
+            table = source.split(".")[0]
+            need = f"the {table} table" if why.endswith((" table", " no rows")) else source.replace("|", " or ")
+            names = missing.setdefault((need, why), [])
+            if f not in names:
+                names.append(f)
     if missing:
-        parts = [f"{len(fs)} need {source.replace('|', ' or ')}: {describe_input(history, source)} "
-                 f"({', '.join(fs[:3])}{', ...' if len(fs) > 3 else ''})" for source, fs in missing.items()]
-        attributes = any(s.startswith("accounts.") and s[len("accounts."):] in dict(bundle.settings.attributes)
-                         for s in missing)
-        raise ValueError("the model uses features this history cannot provide: " + "; ".join(parts)
+        parts = [f"{len(fs)} need {need}, and {why} ({', '.join(fs[:3])}{', ...' if len(fs) > 3 else ''})"
+                 for (need, why), fs in missing.items()]
+        declared = dict(bundle.settings.attributes)
+        attributes = any(need.startswith("accounts.") and need[len("accounts."):] in declared for need, _ in missing)
+        raise ValueError("the model uses features the history cannot provide: " + "; ".join(parts)
                          + ". Add the missing table(s) or column(s) to the history"
-                         + (", read it with the configuration that declares the model's [attributes.accounts]"
+                         + (" (and read it with the configuration that declares the model's [attributes.accounts])"
                             if attributes else "")
                          + ", or retrain on this history (training uses only the features a history can feed).")
 
