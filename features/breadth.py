@@ -80,19 +80,26 @@ def top_contact_share(ctx: Context, days: int) -> np.ndarray:
     return window_group_max_share(ctx.grid, ctx.activities_where(_known(ctx)), ctx.activity_codes.person[_known(ctx)], days)
 
 
+PEOPLE = ("activities.timestamp", "activities.contact_id|activities.email")
+# Departments and seniority come from the contacts table (given, or derived from titles).
+DEPARTMENTS = PEOPLE + ("contacts.department",)
+SENIORITY = PEOPLE + ("contacts.seniority",)
+
 FEATURES: list[Feature] = [
     feature
     for d in WINDOWS
     for feature in (
-        Feature(f"engagement__contacts_engaged_{d}d", partial(contacts_engaged, days=d), f"people engaged in the last {d} days"),
-        Feature(f"engagement__departments_engaged_{d}d", partial(departments_engaged, days=d), f"departments engaged in the last {d} days"),
+        Feature(f"engagement__contacts_engaged_{d}d", partial(contacts_engaged, days=d), f"people engaged in the last {d} days",
+                sources=PEOPLE),
+        Feature(f"engagement__departments_engaged_{d}d", partial(departments_engaged, days=d), f"departments engaged in the last {d} days",
+                sources=DEPARTMENTS),
         Feature(f"engagement__seniority_levels_{d}d", partial(seniority_levels_engaged, days=d),
-                f"seniority levels engaged in the last {d} days"),
+                f"seniority levels engaged in the last {d} days", sources=SENIORITY),
         Feature(f"engagement__senior_contacts_{d}d", partial(senior_contacts_engaged, days=d),
-                f"VP or C-level people engaged in the last {d} days"),
+                f"VP or C-level people engaged in the last {d} days", sources=SENIORITY),
         Feature(f"engagement__committee_coverage_{d}d", partial(committee_coverage, days=d),
-                f"share of buying-committee roles engaged in the last {d} days"),
+                f"share of buying-committee roles engaged in the last {d} days", sources=DEPARTMENTS),
         Feature(f"engagement__top_contact_share_{d}d", partial(top_contact_share, days=d),
-                f"share of activity from the single most active person in the last {d} days"),
+                f"share of activity from the single most active person in the last {d} days", sources=PEOPLE),
     )
 ]

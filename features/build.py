@@ -2,6 +2,9 @@
 
 ``REGISTRY`` is the feature set: a plain list of named features from the
 family modules (fit, engagement depth and breadth, intent, timing, history).
+Declared attributes (a CRM's own account fields, ``[attributes.accounts]``)
+add one feature each: :func:`features_for` is the registry plus those of the
+settings, and :func:`feature_spec` finds any of them by name.
 :func:`build_features` computes all of them for all accounts and all as-of
 dates at once, keeps the rows that exist and are not in pipeline (or every
 row, with a ``status``, for prediction) and adds the label.
@@ -13,12 +16,14 @@ import numpy as np
 import pandas as pd
 
 from . import breadth, engagement, fit, intent, past_opportunities, timing
+from .attributes import PREFIX as ATTRIBUTE_PREFIX
+from .attributes import attribute_features
 from .config import FeatureSettings
 from .context import Context, Feature
 from .history import History
 from .snapshots import SCORED, backtest_reserve_days, default_as_of, labels, make_grid, status
 
-FAMILIES: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history")
+FAMILIES: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history", "attribute")
 
 REGISTRY: list[Feature] = (
     fit.FEATURES + engagement.FEATURES + breadth.FEATURES + intent.FEATURES + timing.FEATURES + past_opportunities.FEATURES
@@ -35,9 +40,38 @@ def _utc_dates(as_of) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(sorted(set(stamps)), tz="UTC").as_unit("ns")
 
 
-def feature_names() -> list[str]:
-    """Every feature column, in registry order."""
-    return [f.name for f in REGISTRY]
+def features_for(settings: FeatureSettings | None = None) -> list[Feature]:
+    """Every feature: the registry's, then those of the attributes ``settings`` declares."""
+    return REGISTRY + attribute_features(settings)
+
+
+def feature_names(settings: FeatureSettings | None = None) -> list[str]:
+    """Every feature column, in registry order, then the declared attributes' (when ``settings`` is given)."""
+    return [f.name for f in features_for(settings)]
+
+
+def family_of(name: str) -> str:
+    """The family of a feature, from its name (``family__measure``), as :class:`Feature` reads it."""
+    return name.partition("__")[0]
+
+
+def feature_spec(name: str, settings: FeatureSettings | None = None) -> Feature:
+    """The feature called ``name``: a registered one, or an attribute that ``settings`` declares.
+
+    Raises
+    ------
+    KeyError
+        No such feature; the message says whether an attribute is undeclared.
+    """
+    if name in FEATURES_BY_NAME:
+        return FEATURES_BY_NAME[name]
+    for f in attribute_features(settings):
+        if f.name == name:
+            return f
+    if name.startswith(ATTRIBUTE_PREFIX):
+        raise KeyError(f"feature {name!r} is an attribute the settings do not declare; "
+                       f"add {name[len(ATTRIBUTE_PREFIX):]} to [attributes.accounts]")
+    raise KeyError(f"no feature {name!r} in this version of mqa")
 
 
 def default_grid(history: History, settings: FeatureSettings, folds: int = 3) -> pd.DatetimeIndex:
@@ -78,7 +112,8 @@ def build_features(
         column (``scored``, ``in_pipeline``, ``not_created``); features are
         computed for all of them.
     features : list of str, optional
-        A subset of feature names (default: all of :data:`REGISTRY`).
+        A subset of feature names (default: all of :func:`features_for`
+        ``(settings)``, the registry and the declared attributes).
     accounts : sequence of str, optional
         Only these accounts (default: all). Features of an account never
         depend on the others, so the values are the same either way.
@@ -109,7 +144,7 @@ def build_features(
     }
     if all_rows:
         columns["status"] = pd.Series(state.T.ravel()[cells], dtype="str")
-    chosen = REGISTRY if features is None else [FEATURES_BY_NAME[n] for n in features]
+    chosen = features_for(settings) if features is None else [feature_spec(n, settings) for n in features]
     for feature in chosen:
         values = np.asarray(feature.compute(ctx)).T.ravel()[cells]
         columns[feature.name] = pd.Series(values, dtype="str") if feature.categorical else values.astype(float)

@@ -9,12 +9,19 @@ Today it maps a user's own column names onto the contract's::
     [columns.activities]
     timestamp = "event_time"
 
+A CRM's own fields become features only when declared as attributes::
+
+    [attributes.accounts]
+    lead_source = "category"       # a column of accounts, known from the account's creation
+    seats       = "number"
+
 Sections this version does not know are kept in ``Config.raw`` for later
 parts of the pipeline (training, scoring) and are not an error.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +64,14 @@ DEFAULT_COMMITTEE: dict[str, tuple[str, ...]] = {
 }
 
 
+# Kinds of a declared attribute: a category (trimmed text, empty = missing)
+# or a number (the contract's number rule).
+ATTRIBUTE_KINDS: tuple[str, ...] = ("category", "number")
+# Tables whose own fields may be declared as attributes.
+ATTRIBUTE_TABLES: tuple[str, ...] = ("accounts",)
+_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 @dataclass(frozen=True)
 class FeatureSettings:
     """What the feature builders and labels are tuned by (all in the TOML file).
@@ -89,6 +104,10 @@ class FeatureSettings:
         Days between the first engagement event and the first as-of date of
         the default grid (``[grid] warmup_days``); None chooses it from the
         data: 90 where the history has room, less on a short one.
+    attributes : tuple of (str, str)
+        Declared accounts attributes, ``(column, kind)`` with kind
+        ``category`` or ``number`` (``[attributes.accounts]``); each becomes
+        the feature ``attribute__<column>``. Default: none.
 
     The defaults describe the market of the bundled synthetic generator; set
     your own profile for real data.
@@ -107,6 +126,7 @@ class FeatureSettings:
     step_days: int = 14
     label_excluded_types: tuple[str, ...] = ("renewal",)
     warmup_days: int | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,13 +166,51 @@ def load_config(path: str | Path | None) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config {path}: not valid TOML ({exc}).") from None
-    return Config(columns=_column_map(raw.get("columns", {}), path), features=_feature_settings(raw, path),
+    attributes, attribute_errors = _attributes(raw.get("attributes", {}))
+    columns = _column_map(raw.get("columns", {}), path, extra={"accounts": tuple(n for n, _ in attributes)})
+    return Config(columns=columns, features=_feature_settings(raw, path, attributes, attribute_errors),
                   raw=raw, source=str(path))
 
 
-def _feature_settings(raw: dict, path: Path) -> FeatureSettings:
-    """Build ``FeatureSettings`` from the ``[icp]``, ``[intent]``, ``[engagement]``, ``[labels]`` and ``[grid]`` tables."""
+def _attributes(section) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """The declared ``[attributes.<table>]`` fields as ``(column, kind)`` pairs, and every problem found."""
+    if not isinstance(section, dict):
+        return (), ["[attributes]: must hold [attributes.accounts], a table of column = \"category\" or \"number\""]
     errors: list[str] = []
+    out: dict[str, str] = {}
+    for table, fields in section.items():
+        if table not in ATTRIBUTE_TABLES:
+            errors.append(f"[attributes.{table}]: only accounts attributes are supported for now ([attributes.accounts])"
+                          + ("" if table in TABLES else f"; '{table}' is not a table of the contract either"))
+            continue
+        if not isinstance(fields, dict):
+            errors.append(f"[attributes.{table}]: must map column names to a kind, such as lead_source = \"category\"")
+            continue
+        contract = TABLES[table].names
+        for name, kind in fields.items():
+            key = name.strip().lower()
+            where = f"[attributes.{table}] {name}"
+            if not isinstance(kind, str):
+                errors.append(f"{where}: the kind must be a string, \"category\" or \"number\", not {kind!r}")
+            elif kind.strip().lower() not in ATTRIBUTE_KINDS:
+                errors.append(f"{where}: unknown kind {kind!r}; expected one of {', '.join(ATTRIBUTE_KINDS)}")
+            if key in contract:
+                errors.append(f"{where}: is a contract column of {table}, already read as the contract says; "
+                              "declare only your CRM's own fields")
+            elif not _ATTRIBUTE_NAME.match(key):
+                errors.append(f"{where}: a name must be letters, digits and underscores (it names the feature "
+                              f"attribute__<name>); map your column to such a name in [columns.{table}]")
+            elif key in out:
+                errors.append(f"{where}: declared twice (names are compared case-insensitively)")
+            elif isinstance(kind, str) and kind.strip().lower() in ATTRIBUTE_KINDS:
+                out[key] = kind.strip().lower()
+    return tuple(out.items()), errors
+
+
+def _feature_settings(raw: dict, path: Path, attributes: tuple[tuple[str, str], ...] = (),
+                      attribute_errors: list[str] | None = None) -> FeatureSettings:
+    """Build ``FeatureSettings`` from the ``[icp]``, ``[intent]``, ``[engagement]``, ``[labels]``, ``[grid]`` and ``[attributes]`` tables."""
+    errors: list[str] = list(attribute_errors or [])
     d = FeatureSettings()
 
     def words(section, key, default):
@@ -229,14 +287,19 @@ def _feature_settings(raw: dict, path: Path) -> FeatureSettings:
         label_excluded_types=(tuple(t.strip().lower() for t in excluded) if excluded is not None
                               else d.label_excluded_types),
         warmup_days=warmup,
+        attributes=attributes,
     )
     if errors:
         raise ConfigError(f"config {path}:\n" + "\n".join(f"  - {e}" for e in errors))
     return settings
 
 
-def _column_map(section, path: Path) -> dict[str, dict[str, str]]:
-    """Check the ``[columns.<table>]`` tables and return them lower-cased."""
+def _column_map(section, path: Path, extra: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, str]]:
+    """Check the ``[columns.<table>]`` tables and return them lower-cased.
+
+    ``extra`` names the declared attributes of each table, which may be mapped like contract columns.
+    """
+    extra = extra or {}
     errors = []
     if not isinstance(section, dict):
         raise ConfigError(f"config {path}: [columns] must be a table of [columns.<table>] tables.")
@@ -248,12 +311,13 @@ def _column_map(section, path: Path) -> dict[str, dict[str, str]]:
         if not isinstance(mapping, dict):
             errors.append(f"[columns.{table}] must map contract column names to your column names")
             continue
-        known = TABLES[table].names
+        known = TABLES[table].names + extra.get(table, ())
         out[table] = {}
         for contract_col, user_col in mapping.items():
             if contract_col.lower() not in known:
                 errors.append(
                     f"[columns.{table}] {contract_col}: not a column of '{table}'; expected one of {', '.join(known)}"
+                    + (f" (a field of your own must be declared in [attributes.{table}] first)" if table in ATTRIBUTE_TABLES else "")
                 )
             elif not isinstance(user_col, str) or not user_col.strip():
                 errors.append(f"[columns.{table}] {contract_col}: the value must be your column's name as a string")

@@ -163,15 +163,22 @@ class ActivityCodes:
 
 
 class Feature:
-    """One named feature: its column name, family, function and a one-line meaning.
+    """One named feature: its column name, family, function, a one-line meaning and its inputs.
 
     ``compute(ctx)`` returns an ``(accounts, dates)`` array (float, or object
     for a categorical feature such as industry).
+
+    ``sources`` are the inputs the feature is computed from, as
+    ``"table.column"``; an entry ``"a.x|a.y"`` is satisfied by either column.
+    A history that lacks one of them (no table, an empty table, or a column
+    that is absent or empty in every row) leaves the feature without signal:
+    see :mod:`mqa.features.inputs`.
     """
 
-    __slots__ = ("name", "family", "compute", "description", "categorical")
+    __slots__ = ("name", "family", "compute", "description", "categorical", "sources")
 
-    def __init__(self, name: str, compute, description: str, categorical: bool = False):
+    def __init__(self, name: str, compute, description: str, categorical: bool = False,
+                 sources: tuple[str, ...] = ()):
         family, sep, _ = name.partition("__")
         if not sep:
             raise ValueError(f"feature name {name!r} must read family__measure_window")
@@ -180,6 +187,10 @@ class Feature:
         self.compute = compute
         self.description = description
         self.categorical = categorical
+        bad = [s for s in sources for part in s.split("|") if part.count(".") != 1]
+        if bad:
+            raise ValueError(f"feature {name!r}: sources must read table.column, not {bad[0]!r}")
+        self.sources = tuple(sources)
 
     def __repr__(self) -> str:
         return f"Feature({self.name!r})"

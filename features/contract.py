@@ -38,6 +38,9 @@ class Column:
         Inclusive numeric bounds.
     personal : bool
         Holds a person's data: its values are never echoed in messages or logs.
+    declared : bool
+        Not a contract column but a field the configuration declares as an
+        attribute: the file must have it, its values may be empty.
     """
 
     name: str
@@ -47,6 +50,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     personal: bool = False
+    declared: bool = False
 
 
 @dataclass(frozen=True)

@@ -71,20 +71,29 @@ def days_since_type(ctx: Context, kinds: tuple[str, ...]) -> np.ndarray:
     return days_since_last(ctx.grid, ctx.activities_where(np.isin(ctx.activity_codes.type, ctx.activity_codes.codes_of("type", kinds))))
 
 
+ACTIVITIES = ("activities.timestamp",)
+TYPED = ("activities.timestamp", "activities.type")
+# A known person is an activity's contact or its email address.
+PERSON = "activities.contact_id|activities.email"
+
 FEATURES: list[Feature] = (
-    [Feature(f"engagement__{kind}_{d}d", partial(count_of_type, kind=kind, days=d), f"{kind.replace('_', ' ')}s in the last {d} days")
+    [Feature(f"engagement__{kind}_{d}d", partial(count_of_type, kind=kind, days=d), f"{kind.replace('_', ' ')}s in the last {d} days",
+             sources=TYPED)
      for kind in TYPES for d in WINDOWS]
-    + [Feature(f"engagement__activities_{d}d", partial(activities_total, days=d), f"activities in the last {d} days") for d in WINDOWS]
-    + [Feature(f"engagement__points_{d}d", partial(points, days=d), f"engagement points in the last {d} days") for d in WINDOWS]
-    + [Feature(f"engagement__minutes_{d}d", partial(minutes, days=d), f"minutes engaged in the last {d} days") for d in (30, 90)]
+    + [Feature(f"engagement__activities_{d}d", partial(activities_total, days=d), f"activities in the last {d} days",
+               sources=ACTIVITIES) for d in WINDOWS]
+    + [Feature(f"engagement__points_{d}d", partial(points, days=d), f"engagement points in the last {d} days", sources=TYPED)
+       for d in WINDOWS]
+    + [Feature(f"engagement__minutes_{d}d", partial(minutes, days=d), f"minutes engaged in the last {d} days",
+               sources=ACTIVITIES + ("activities.minutes",)) for d in (30, 90)]
     + [Feature(f"engagement__anonymous_visits_{d}d", partial(anonymous_visits, days=d),
-               f"anonymous (account-level) visits in the last {d} days") for d in (30, 90)]
+               f"anonymous (account-level) visits in the last {d} days", sources=ACTIVITIES + (PERSON,)) for d in (30, 90)]
     + [Feature(f"engagement__known_activities_{d}d", partial(known_activities, days=d),
-               f"activities by known people in the last {d} days") for d in (30, 90)]
+               f"activities by known people in the last {d} days", sources=ACTIVITIES + (PERSON,)) for d in (30, 90)]
     + [
         Feature("engagement__days_since_pricing_visit", partial(days_since_type, kinds=("pricing_page_visit",)),
-                "days since the last pricing-page visit"),
+                "days since the last pricing-page visit", sources=TYPED),
         Feature("engagement__days_since_demo_request", partial(days_since_type, kinds=("demo_request", "trial_signup")),
-                "days since the last demo request or trial sign-up"),
+                "days since the last demo request or trial sign-up", sources=TYPED),
     ]
 )

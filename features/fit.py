@@ -37,6 +37,7 @@ def annual_revenue(ctx: Context) -> np.ndarray:
 def _technologies(ctx: Context) -> pd.Series:
     """One row per (grid row, installed technology), lower-cased; index is the grid row."""
     def explode():
+        # astype: an entirely empty column splits into floats, which have no .str
         tech = ctx.accounts["technologies"].astype("str").reset_index(drop=True).str.lower().str.split(";").explode().astype("str").str.strip()
         pairs = tech[tech.notna() & tech.ne("")].rename("tech").reset_index().drop_duplicates()
         return pd.Series(pairs["tech"].to_numpy(), index=pairs["index"].to_numpy())
@@ -89,15 +90,18 @@ def account_age_days(ctx: Context) -> np.ndarray:
     return age
 
 
+INDUSTRY, EMPLOYEES, TECHNOLOGIES = "accounts.industry", "accounts.employees", "accounts.technologies"
+
 FEATURES: list[Feature] = [
-    Feature("fit__industry", industry, "industry", categorical=True),
-    Feature("fit__country", country, "country", categorical=True),
-    Feature("fit__employees", employees, "employees"),
-    Feature("fit__annual_revenue", annual_revenue, "annual revenue"),
-    Feature("fit__technologies_count", technologies_count, "installed technologies"),
-    Feature("fit__icp_technologies", icp_technologies, "ICP technologies installed"),
-    Feature("fit__icp_industry", icp_industry, "industry in the ideal customer profile"),
-    Feature("fit__icp_size", icp_size, "company size in the ideal customer profile's band"),
-    Feature("fit__icp_score", icp_score, "ideal customer profile match (0-1)"),
-    Feature("fit__account_age_days", account_age_days, "days since the account was created"),
+    Feature("fit__industry", industry, "industry", categorical=True, sources=(INDUSTRY,)),
+    Feature("fit__country", country, "country", categorical=True, sources=("accounts.country",)),
+    Feature("fit__employees", employees, "employees", sources=(EMPLOYEES,)),
+    Feature("fit__annual_revenue", annual_revenue, "annual revenue", sources=("accounts.annual_revenue",)),
+    Feature("fit__technologies_count", technologies_count, "installed technologies", sources=(TECHNOLOGIES,)),
+    Feature("fit__icp_technologies", icp_technologies, "ICP technologies installed", sources=(TECHNOLOGIES,)),
+    Feature("fit__icp_industry", icp_industry, "industry in the ideal customer profile", sources=(INDUSTRY,)),
+    Feature("fit__icp_size", icp_size, "company size in the ideal customer profile's band", sources=(EMPLOYEES,)),
+    # Without one of its three parts the score only rescales the other two.
+    Feature("fit__icp_score", icp_score, "ideal customer profile match (0-1)", sources=(INDUSTRY, EMPLOYEES, TECHNOLOGIES)),
+    Feature("fit__account_age_days", account_age_days, "days since the account was created", sources=("accounts.created_at",)),
 ]

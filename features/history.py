@@ -54,6 +54,15 @@ class History:
         What was reported without stopping the run.
     matching : MatchReport
         How rows were tied to accounts.
+    columns : dict
+        ``{table: contract columns given in its file}`` (after mapping);
+        every other contract column is all-NA in :attr:`tables`.
+    attributes : tuple of (str, str)
+        The declared attribute columns read into ``accounts``, ``(column, kind)``.
+    inputs : frozenset of str, optional
+        Set on a part of a history (a Spark bucket of accounts): the
+        ``table.column`` inputs the whole history provides, which
+        :func:`~mqa.features.inputs.provided_inputs` then returns.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -62,6 +71,9 @@ class History:
     notices: list[Notice] = field(default_factory=list)
     matching: MatchReport = field(default_factory=MatchReport)
     folder: str = ""
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    attributes: tuple[tuple[str, str], ...] = ()
+    inputs: frozenset[str] | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -106,6 +118,15 @@ class History:
             )
         if m.ambiguous_domains:
             lines.append(f"  domains shared by several accounts: {len(m.ambiguous_domains):,} (oldest account chosen)")
+        # Imported here: the feature registry builds on this module.
+        from .inputs import usable_features
+
+        usable, empty = usable_features(self)
+        if empty:
+            lines.append(f"  features: {len(usable):,} with signal; empty (left out of a model):")
+            lines.extend(f"    - {note}" for note in empty)
+        else:
+            lines.append(f"  features: all {len(usable):,} have signal")
         if self.notices:
             lines.append(f"  reported ({len(self.notices)}):")
             lines.extend(f"    - {n}" for n in self.notices)
@@ -153,12 +174,13 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
             )
 
     tables: dict[str, pd.DataFrame] = {}
+    given: dict[str, tuple[str, ...]] = {}
     for name, path in files.items():
         raw = read_raw(path, name, log)
         if raw is None:
             continue
-        frame = _typed_table(c.TABLES[name], raw, path.name, config.columns.get(name, {}), log,
-                             required=name in c.REQUIRED_TABLES[purpose])
+        frame = _typed_table(table_for(name, config), raw, path.name, config.columns.get(name, {}), log,
+                             required=name in c.REQUIRED_TABLES[purpose], given=given)
         if frame is not None:
             tables[name] = frame
 
@@ -172,6 +194,7 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
             tables[name] = _empty_table(c.TABLES[name])
     report = MatchReport()
     tables = _normalise_and_match(tables, log, report)
+    _note_suspicious_times(tables, log)
     return History(
         tables=tables,
         present=present,
@@ -179,7 +202,67 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
         notices=log.notices,
         matching=report,
         folder=str(folder),
+        columns={n: given.get(n, ()) for n in present},
+        attributes=config.features.attributes,
     )
+
+
+# A declared attribute's kind and the contract type its values are read as.
+ATTRIBUTE_TYPES = {"category": c.STRING, "number": c.NUMBER}
+
+
+def table_for(name: str, config: Config) -> c.Table:
+    """The contract table ``name``, with the attribute columns the configuration declares for it.
+
+    Declared columns are read like contract columns (mapped, matched
+    case-insensitively, typed); every other extra column is still dropped.
+    """
+    table = c.TABLES[name]
+    declared = config.features.attributes if name == "accounts" else ()
+    if not declared:
+        return table
+    extra = tuple(c.Column(col, ATTRIBUTE_TYPES[kind], declared=True) for col, kind in declared)
+    return c.Table(table.name, table.columns + extra, table.one_of)
+
+
+# Engagement that stops this long before the last opportunity was exported partially.
+STALE_ENGAGEMENT_DAYS = 60
+
+
+def _note_suspicious_times(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    """Notices for time stamps that load but would mislead a model (see docs/data.md, "Partial histories")."""
+    opps, accounts = tables["opportunities"], tables["accounts"]
+    streams = {"activities": tables["activities"]["timestamp"], "intent": tables["intent"]["date"],
+               "signals": tables["signals"]["date"]}
+    ends = {n: t.max() for n, t in streams.items() if t.notna().any()}
+    last_opp = opps["created_at"].max() if opps["created_at"].notna().any() else None
+    if ends and last_opp is not None:
+        end = max(ends.values())
+        gap = (last_opp - end) / pd.Timedelta(days=1)
+        if gap > STALE_ENGAGEMENT_DAYS:
+            log.notice(
+                "activities" if "activities" in ends else next(iter(ends)), None,
+                f"the engagement stream ({', '.join(ends)}) ends on {end:%Y-%m-%d}, {gap:.0f} days before the last "
+                f"opportunity was created ({last_opp:%Y-%m-%d}); accounts look silent before the later deals, so a model "
+                "learns little from engagement. Export engagement up to the same date as the opportunities")
+    created = opps["account_id"].map(accounts.set_index("account_id")["created_at"])
+    early = (opps["created_at"] < created).fillna(False).to_numpy(dtype=bool)
+    if early.any():
+        log.notice("opportunities", "created_at",
+                   f"{int(early.sum()):,} opportunit{'y is' if early.sum() == 1 else 'ies are'} created before their "
+                   "account's created_at; the account does not exist at the dates before such a deal, so it is no positive "
+                   "label there. accounts.created_at may be a migration date: fix it or leave it empty",
+                   early, opps["opportunity_id"].astype(object))
+    acts = tables["activities"]
+    acts = acts[acts["account_id"].notna().to_numpy(dtype=bool)]
+    if len(acts):
+        days = acts["timestamp"].dt.floor("D").groupby(acts["account_id"].to_numpy()).nunique()
+        one = int((days == 1).sum())
+        if one > len(days) / 2:
+            log.notice("activities", "timestamp",
+                       f"{one:,} of {len(days):,} accounts with activity ({one / len(days):.0%}) have all of it on one "
+                       "day; the export may carry one date (an import or sync date) for every event instead of its "
+                       "own time. Recency and windowed counts are only as good as these time stamps")
 
 
 def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log: ProblemLog) -> pd.DataFrame | None:
@@ -211,18 +294,26 @@ def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log
 
 
 def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dict[str, str], log: ProblemLog,
-                 required: bool) -> pd.DataFrame | None:
+                 required: bool, given: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame | None:
     """Check one table on its own and return it with contract dtypes.
 
     The table is returned even when it has problems, so that the checks
-    across tables still run and the one error lists everything.
+    across tables still run and the one error lists everything. ``given``,
+    when passed, receives the contract columns the file holds.
     """
     frame = _map_columns(table, raw, mapping, log)
     if frame is None:
         return None
+    if given is not None:
+        given[table.name] = tuple(frame.columns)
     missing = [col.name for col in table.columns if col.required and col.name not in frame.columns]
     for col in missing:
         log.problem(table.name, col, f"required column is missing from {file_name}; add it, or map your column name to it in the configuration")
+    for col in table.columns:
+        if col.declared and col.name not in frame.columns:
+            log.problem(table.name, col.name,
+                        f"is declared in [attributes.{table.name}] but is not a column of {file_name}; add it, map your "
+                        f"column name to it in [columns.{table.name}], or remove the declaration")
     for group in table.one_of:
         if not any(col in frame.columns for col in group):
             log.problem(table.name, None, f"needs one of the columns {' or '.join(group)}; neither is in {file_name}")

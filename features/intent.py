@@ -77,16 +77,19 @@ def weeks_surging(ctx: Context, relevant_only: bool = False) -> np.ndarray:
     return window_distinct(ctx.grid, ev, week, WEEKS_DAYS)
 
 
+# Intent rows need all three (they are required columns of the intent table).
+INTENT = ("intent.date", "intent.topic", "intent.score")
+
 FEATURES: list[Feature] = [
-    Feature("intent__surging_topics_28d", surging_topics, "topics surging in the last 4 weeks"),
+    Feature("intent__surging_topics_28d", surging_topics, "topics surging in the last 4 weeks", sources=INTENT),
     Feature("intent__relevant_surging_topics_28d", partial(surging_topics, relevant_only=True),
-            "relevant topics surging in the last 4 weeks"),
-    Feature("intent__max_score_28d", max_score, "highest intent score in the last 4 weeks"),
+            "relevant topics surging in the last 4 weeks", sources=INTENT),
+    Feature("intent__max_score_28d", max_score, "highest intent score in the last 4 weeks", sources=INTENT),
     Feature("intent__relevant_max_score_28d", partial(max_score, relevant_only=True),
-            "highest intent score on a relevant topic in the last 4 weeks"),
-    Feature("intent__mean_score_28d", mean_score, "mean intent score in the last 4 weeks"),
-    Feature("intent__score_trend_28d", score_trend, "intent score change: last 4 weeks against the 8 before"),
-    Feature("intent__weeks_surging_84d", weeks_surging, "weeks with an intent surge in the last 12 weeks"),
+            "highest intent score on a relevant topic in the last 4 weeks", sources=INTENT),
+    Feature("intent__mean_score_28d", mean_score, "mean intent score in the last 4 weeks", sources=INTENT),
+    Feature("intent__score_trend_28d", score_trend, "intent score change: last 4 weeks against the 8 before", sources=INTENT),
+    Feature("intent__weeks_surging_84d", weeks_surging, "weeks with an intent surge in the last 12 weeks", sources=INTENT),
     Feature("intent__relevant_weeks_surging_84d", partial(weeks_surging, relevant_only=True),
-            "weeks with a surge on a relevant topic in the last 12 weeks"),
+            "weeks with a surge on a relevant topic in the last 12 weeks", sources=INTENT),
 ]

@@ -149,7 +149,7 @@ def lookup_domains(domains: pd.Series, index: pd.Series) -> pd.Series:
     found = pd.Series(pd.NA, index=uniq.index, dtype="str")
     candidate = uniq.where(~uniq.isin(FREE_MAIL_DOMAINS))
     while candidate.notna().any():
-        hit = candidate.map(index)
+        hit = candidate.map(index).astype("str")  # floats when no account has a domain
         found = found.fillna(hit)
         # Drop the leftmost label; stop before a single-label suffix (".com").
         parent = candidate.str.split(".", n=1).str[-1]

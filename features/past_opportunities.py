@@ -41,9 +41,14 @@ def days_since_opportunity(ctx: Context) -> np.ndarray:
     return days_since_last(ctx.grid, ctx.opportunity_events("created_at"))
 
 
+CREATED = ("opportunities.created_at",)
+# An outcome needs both when the opportunity closed and whether it was won.
+OUTCOME = ("opportunities.closed_at", "opportunities.is_won")
+
 FEATURES: list[Feature] = [
-    Feature("history__prior_opportunities", prior_opportunities, "earlier opportunities"),
-    Feature("history__days_since_closed_lost", days_since_closed_lost, "days since an opportunity was lost"),
-    Feature("history__is_customer", is_customer, "already a customer (a won opportunity)"),
-    Feature("history__days_since_opportunity", days_since_opportunity, "days since the last opportunity was created"),
+    Feature("history__prior_opportunities", prior_opportunities, "earlier opportunities", sources=CREATED),
+    Feature("history__days_since_closed_lost", days_since_closed_lost, "days since an opportunity was lost", sources=OUTCOME),
+    Feature("history__is_customer", is_customer, "already a customer (a won opportunity)", sources=OUTCOME),
+    Feature("history__days_since_opportunity", days_since_opportunity, "days since the last opportunity was created",
+            sources=CREATED),
 ]

@@ -47,13 +47,17 @@ def activity_velocity(ctx: Context) -> np.ndarray:
     return (last30 + 1.0) / (before60 / 2.0 + 1.0)
 
 
+SIGNALS = ("signals.date", "signals.type")
+ACTIVITIES = ("activities.timestamp",)
+
 FEATURES: list[Feature] = (
-    [Feature(f"timing__days_since_{k}", partial(days_since_signal, kind=k), f"days since the last {k.replace('_', ' ')}")
-     for k in SIGNAL_TYPES]
-    + [Feature(f"timing__{k}_90d", partial(signals_90d, kind=k), f"{k.replace('_', ' ')} signals in the last 90 days")
-       for k in SIGNAL_TYPES]
+    [Feature(f"timing__days_since_{k}", partial(days_since_signal, kind=k), f"days since the last {k.replace('_', ' ')}",
+             sources=SIGNALS) for k in SIGNAL_TYPES]
+    + [Feature(f"timing__{k}_90d", partial(signals_90d, kind=k), f"{k.replace('_', ' ')} signals in the last 90 days",
+               sources=SIGNALS) for k in SIGNAL_TYPES]
     + [
-        Feature("timing__days_since_activity", days_since_activity, "days since the last activity"),
-        Feature("timing__activity_velocity_30d", activity_velocity, "activity rate of the last 30 days against the 60 before"),
+        Feature("timing__days_since_activity", days_since_activity, "days since the last activity", sources=ACTIVITIES),
+        Feature("timing__activity_velocity_30d", activity_velocity, "activity rate of the last 30 days against the 60 before",
+                sources=ACTIVITIES),
     ]
 )

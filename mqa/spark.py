@@ -58,7 +58,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from mqa.features import contract as c
-from mqa.features.build import REGISTRY, build_features
+from mqa.features.build import build_features, features_for
 from mqa.features.coerce import EXPECTED, TIMESTAMP_DTYPE
 from mqa.features.config import Config, FeatureSettings
 from mqa.features.files import FORMATS, discover, split_name
@@ -77,6 +77,7 @@ from mqa.features.history import (
     _note_activity_matching,
     _typed_table,
     _unknown_types_message,
+    table_for,
 )
 from mqa.features.matching import MATCH_ORDER, MatchReport, match_activities
 from mqa.features.problems import MAX_EXAMPLES, DataError, Notice, Problem, ProblemLog
@@ -327,10 +328,32 @@ def read_spark_history(spark: SparkSession, source, config: Config | None = None
         notices=small.head_log.notices + act_log.notices + small.tail_log.notices,
         matching=small.report,
         folder=folder,
+        attributes=config.features.attributes,
         span=proxy.date_range(),
     )
+    head.inputs = _whole_inputs(head, final if activities is not None and count else None)
     return SparkHistory(spark=spark, head=head, activities=final, activity_dtypes=small.activity_dtypes, proxy=proxy,
                         cached=cached)
+
+
+def _whole_inputs(head: History, activities: DataFrame | None) -> frozenset[str]:
+    """The inputs the whole history provides (:func:`~mqa.features.inputs.provided_inputs`).
+
+    The small tables are on the driver; which activity columns hold a value
+    somewhere takes one pass over the activities in Spark. Buckets get this
+    set, so that a bucket without, say, intent rows does not look like a
+    history without intent.
+    """
+    from mqa.features.inputs import provided_inputs
+
+    small = History(tables={n: t for n, t in head.tables.items() if n != "activities"},
+                    present=tuple(n for n in head.present if n != "activities"), files={})
+    out = set(provided_inputs(small))
+    if activities is not None:
+        cols = [col for col in c.TABLES["activities"].names if col in activities.columns]
+        counts = activities.select([F.count(F.col(col)).alias(col) for col in cols]).first().asDict()
+        out.update(f"activities.{col}" for col, n in counts.items() if n)
+    return frozenset(out)
 
 
 def _source(spark: SparkSession, source, log: ProblemLog) -> tuple[str, dict, dict[str, str]]:
@@ -351,10 +374,11 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
         if name == "activities":
             activities = _activity_source(df, nanos, files[name], mapping, log)
             continue
-        raw = _collect_raw(df, nanos, c.TABLES[name], files[name], mapping, log)
+        table = table_for(name, config)  # with the declared attribute columns
+        raw = _collect_raw(df, nanos, table, files[name], mapping, log)
         if raw is None:
             continue
-        frame = _typed_table(c.TABLES[name], raw, files[name], mapping, log, required=name in c.REQUIRED_TABLES[purpose])
+        frame = _typed_table(table, raw, files[name], mapping, log, required=name in c.REQUIRED_TABLES[purpose])
         if frame is not None:
             tables[name] = frame
     if "accounts" in tables:
@@ -1044,7 +1068,8 @@ def _partitioned(history: SparkHistory, spec: dict, schema: T.StructType, partit
     right = functools.reduce(DataFrame.unionByName, parts)
     left = acts.select(*_ACTIVITY_COLUMNS, "_pos", "_bucket")
     spec = dict(spec, dtypes=dtypes, codes=codes, layout=layout, present=history.present, files=history.files,
-                folder=history.head.folder, span=history.head.span)
+                folder=history.head.folder, span=history.head.span, inputs=history.head.inputs,
+                attributes=history.head.attributes)
     run = _on_cogroup(_run_bucket, spec=spec)
     return left.groupBy("_bucket").cogroup(right.groupBy("_bucket")).applyInArrow(run, schema)
 
@@ -1082,7 +1107,7 @@ def _run_bucket(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:
     if not len(tables["accounts"]):
         return schema.empty_table()
     history = SpannedHistory(tables=tables, present=spec["present"], files=spec["files"], folder=spec["folder"],
-                             span=spec["span"])
+                             inputs=spec["inputs"], attributes=spec["attributes"], span=spec["span"])
     if spec["mode"] == "features":
         out = build_features(history, as_of=spec["as_of"], settings=spec["settings"], all_rows=spec["all_rows"])
     else:
@@ -1142,7 +1167,7 @@ def spark_features(spark: SparkSession, source, as_of=None, settings: FeatureSet
         as_of = history.default_as_of(settings.step_days)
     as_of = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(as_of)))).tz_convert("UTC").as_unit("ns")
     fields = [("account_id", "string"), ("as_of", "timestamp")] + ([("status", "string")] if all_rows else [])
-    fields += [(f.name, "string" if f.categorical else "double") for f in REGISTRY] + [("label", "double")]
+    fields += [(f.name, "string" if f.categorical else "double") for f in features_for(settings)] + [("label", "double")]
     schema = _output_schema(fields)
     spec = {"mode": "features", "as_of": as_of, "settings": settings, "all_rows": all_rows, "arrow_schema": schema}
     return _partitioned(history, spec, _spark_schema(schema), partitions)

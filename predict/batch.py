@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mqa.features.build import FEATURES_BY_NAME, build_features
+from mqa.features.build import build_features, feature_spec
 from mqa.features.contract import SURGE_THRESHOLD
 from mqa.features.history import History
+from mqa.features.inputs import describe_input, lacking_inputs, provided_inputs
 from mqa.features.snapshots import SCORED
 from mqa.train.bundle import ModelBundle
 
@@ -37,40 +38,47 @@ CHUNK_SIZE = 20_000
 OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "is_customer", "probability", "score", "tier", "is_mqa",
                   "became_mqa", "reasons", "family_contributions")
 
-# The table each feature is computed from: a model that uses features from a
-# table the history lacks would score every account as if nothing happened.
-_TIMING_FROM_ACTIVITIES = ("timing__days_since_activity", "timing__activity_velocity_30d")
-
-
-def source_table(feature: str) -> str:
-    """The table a feature is computed from."""
-    family = feature.split("__")[0]
-    if family == "timing":
-        return "activities" if feature in _TIMING_FROM_ACTIVITIES else "signals"
-    return {"fit": "accounts", "engagement": "activities", "intent": "intent", "history": "opportunities"}[family]
-
-
 def check_features(bundle: ModelBundle, history: History) -> None:
-    """Refuse a model whose features this version cannot compute or this history cannot provide.
+    """Refuse a model whose features this version cannot compute or this history cannot feed.
+
+    A feature needs the inputs it names (:attr:`~mqa.features.context.Feature.sources`);
+    a history with the tables and columns the model was trained on always passes.
 
     Raises
     ------
     ValueError
-        Naming the features, and the table each needs.
+        Naming the features, the table or column each lacks, and the fix.
     """
-    unknown = [f for f in bundle.features if f not in FEATURES_BY_NAME]
+    unknown = []
+    for f in bundle.features:
+        try:
+            feature_spec(f, bundle.settings)
+        except KeyError:
+            unknown.append(f)
     if unknown:
         raise ValueError(f"the model uses {len(unknown)} feature(s) this version of mqa does not compute: "
                          f"{', '.join(unknown[:8])}; retrain the model with this version")
-    missing: dict[str, list[str]] = {}
+    provided = provided_inputs(history)
+    # Grouped by what is missing: the three intent inputs of a history without intent are one problem.
+    missing: dict[tuple[str, str], list[str]] = {}
     for f in bundle.features:
-        table = source_table(f)
-        if table not in history.present:
-            missing.setdefault(table, []).append(f)
+        for source in lacking_inputs(feature_spec(f, bundle.settings).sources, provided):
+            why = describe_input(history, source)
+            table = source.split(".")[0]
+            need = f"the {table} table" if why.endswith((" table", " no rows")) else source.replace("|", " or ")
+            names = missing.setdefault((need, why), [])
+            if f not in names:
+                names.append(f)
     if missing:
-        parts = [f"{len(fs)} from '{t}' ({', '.join(fs[:3])}{', ...' if len(fs) > 3 else ''})" for t, fs in missing.items()]
+        parts = [f"{len(fs)} need {need}, and {why} ({', '.join(fs[:3])}{', ...' if len(fs) > 3 else ''})"
+                 for (need, why), fs in missing.items()]
+        declared = dict(bundle.settings.attributes)
+        attributes = any(need.startswith("accounts.") and need[len("accounts."):] in declared for need, _ in missing)
         raise ValueError("the model uses features the history cannot provide: " + "; ".join(parts)
-                         + ". Add the missing table(s), or retrain without those families ([model] families).")
+                         + ". Add the missing table(s) or column(s) to the history"
+                         + (" (and read it with the configuration that declares the model's [attributes.accounts])"
+                            if attributes else "")
+                         + ", or retrain on this history (training uses only the features a history can feed).")
 
 
 def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, previous: pd.DataFrame | None = None,
@@ -134,7 +142,7 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
             named = topics.reindex(chunk["account_id"]) if topics is not None else None
             details = richer_sentences(chunk[bundle.features], named)
             out.iloc[at, out.columns.get_loc("reasons")] = reasons(chunk[bundle.features], contrib, bundle.features,
-                                                                   details).to_numpy()
+                                                                   details, bundle.settings).to_numpy()
             out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(contrib, bundle.features)[1].to_numpy()
             bar.update(len(at))
     if previous is not None:
@@ -173,8 +181,8 @@ def score_change(history: History, bundle: ModelBundle, account: str, before: pd
     return pd.DataFrame({
         "feature": names,
         "delta": delta[order],
-        "then": [sentences(f, rows[f].iloc[[0]].to_numpy())[0] for f in names],
-        "now": [sentences(f, rows[f].iloc[[1]].to_numpy())[0] for f in names],
+        "then": [sentences(f, rows[f].iloc[[0]].to_numpy(), bundle.settings)[0] for f in names],
+        "now": [sentences(f, rows[f].iloc[[1]].to_numpy(), bundle.settings)[0] for f in names],
     })
 
 

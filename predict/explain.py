@@ -18,7 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from mqa.features.build import FAMILIES, FEATURES_BY_NAME
+from mqa.features.build import FAMILIES, family_of, feature_spec
 
 from .sentences import sentences
 
@@ -35,15 +35,18 @@ def family_contributions(contrib: np.ndarray, features: list[str]) -> tuple[np.n
     """Signed log-odds per family ``(rows, families)`` and the JSON text of each row.
 
     The JSON maps each family to its summed contribution (``log_odds``) and its
-    ``share`` of the absolute total, so shares add up to 1.
+    ``share`` of the absolute total, so shares add up to 1. The ``attribute``
+    family is listed only for a model that has attribute features, so a model
+    without declared attributes reports the same families as before them.
     """
-    fam = np.array([FEATURES_BY_NAME[f].family for f in features])
-    one_hot = (fam[:, None] == np.array(FAMILIES)[None, :]).astype(float)
+    fam = np.array([family_of(f) for f in features])
+    families = [f for f in FAMILIES if f != "attribute" or f in fam]
+    one_hot = (fam[:, None] == np.array(families)[None, :]).astype(float)
     per = contrib[:, :-1] @ one_hot  # (rows, families) in one matrix product
     total = np.abs(per).sum(axis=1, keepdims=True)
     share = np.divide(np.abs(per), total, out=np.zeros_like(per), where=total > 0)
     text = pd.Series("{", index=range(len(per)), dtype="str")
-    for j, f in enumerate(FAMILIES):
+    for j, f in enumerate(families):
         text = text + (", " if j else "") + f'"{f}": {{"log_odds": ' + _num(per[:, j]) + ', "share": ' + _num(share[:, j]) + "}"
     return per, text + "}"
 
@@ -78,7 +81,7 @@ def richer_sentences(values: pd.DataFrame, topics: pd.Series | None = None) -> d
 
 
 def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
-            details: dict[str, pd.Series] | None = None) -> pd.Series:
+            details: dict[str, pd.Series] | None = None, settings=None) -> pd.Series:
     """The JSON list of each row's strongest drivers (see module docstring).
 
     Parameters
@@ -93,6 +96,8 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
         ``{feature: Series of text}`` (positional, same rows): a richer
         sentence that replaces the template's where it is not missing
         (see :func:`richer_sentences`).
+    settings : FeatureSettings, optional
+        The model's feature settings: they declare its attribute features.
     """
     n = len(values)
     details = details or {}
@@ -118,19 +123,19 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
         rows = pos // k
         f = features[j]
         col = values[f].to_numpy()[rows]
-        said = sentences(f, col).to_numpy(dtype=object)
+        said = sentences(f, col, settings).to_numpy(dtype=object)
         if f in details:
             rich = details[f].to_numpy(dtype=object)[rows]
             said = np.where(pd.isna(rich), said, rich)
         text[pos] = said
-        if FEATURES_BY_NAME[f].categorical:
+        if feature_spec(f, settings).categorical:
             value[pos] = _json_strings(pd.Series(col, dtype="str")).to_numpy(dtype=object)
         else:
             value[pos] = _num(col.astype(float)).to_numpy(dtype=object)
     text_json = _json_strings(pd.Series(text, dtype="str")).to_numpy(dtype=object).reshape(n, k)
     value = value.reshape(n, k)
     names = np.array(features, dtype=object)
-    fams = np.array([FEATURES_BY_NAME[f].family for f in features], dtype=object)
+    fams = np.array([family_of(f) for f in features], dtype=object)
 
     out = pd.Series("[", index=range(n), dtype="str")
     for slot in range(k):

@@ -136,7 +136,9 @@ def _records(frame: pd.DataFrame, out: dict[str, Handoff], attr: str, limit: int
     if not len(frame):
         return
     ids = frame["account_id"].to_numpy(dtype=object)
-    rows = frame.drop(columns="account_id").to_dict("records")
+    values = frame.drop(columns="account_id")
+    # Missing cells are None, which templates and sentences treat as blank; NaN would print "nan".
+    rows = values.astype(object).where(values.notna().to_numpy(), None).to_dict("records")
     for acct, row in zip(ids, rows):
         bucket = getattr(out[acct], attr)
         if limit is None or len(bucket) < limit:
@@ -154,15 +156,16 @@ def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: di
     per = g.groupby(["account_id", "person"], sort=False).agg(activities=("timestamp", "size"), last=("timestamp", "max")).reset_index()
     info = contacts.drop_duplicates("contact_id").set_index("contact_id")
     cid = per["person"].where(~per["person"].str.startswith("email:"))
-    per["name"] = cid.map(info["name"]).fillna(per["person"].str.removeprefix("email:").where(cid.isna()))
+    # astype: with no contacts the lookups come back as floats, which cannot hold the fill text.
+    per["name"] = cid.map(info["name"]).astype("str").fillna(per["person"].str.removeprefix("email:").where(cid.isna()))
     per["name"] = per["name"].fillna("(contact " + per["person"] + ", no name in contacts)")
-    per["title"] = cid.map(info["title"])
-    per["seniority"] = cid.map(info["seniority"])
-    per["department"] = cid.map(info["department"])
+    per["title"] = cid.map(info["title"]).astype("str")
+    per["seniority"] = cid.map(info["seniority"]).astype("str")
+    per["department"] = cid.map(info["department"]).astype("str")
     rank = per["seniority"].map({s: i for i, s in enumerate(SENIORITY_ORDER)}).fillna(len(SENIORITY_ORDER))
     per = per.assign(_rank=rank).sort_values(["account_id", "_rank", "activities", "last", "person"],
                                              ascending=[True, True, False, False, True], kind="stable")
-    per["seniority"] = per["seniority"].map(SENIORITY_WORDS).fillna(per["seniority"])
+    per["seniority"] = per["seniority"].map(SENIORITY_WORDS).astype("str").fillna(per["seniority"])
     per["last"] = per["last"].dt.strftime("%Y-%m-%d")
     # Who did the hot things last (a demo request, a pricing visit, a trial): the person to call first.
     hot = g.assign(type=acts["type"].to_numpy())

@@ -53,7 +53,9 @@ FAMILY_LABELS = {
     "intent": "Third-party intent",
     "timing": "Timing signals",
     "history": "History with us",
+    "attribute": "Your CRM's own fields",
 }
+FAMILY_SHORT = {"attribute": "Own fields"}
 STATUS_TEXT = {
     "in_pipeline": "Not scored: an opportunity is already open (in pipeline).",
     "not_created": "Not scored: the account did not exist yet at this date.",
@@ -393,7 +395,7 @@ def _family_rows(row: pd.Series, reasons: list[dict]) -> list[dict]:
         if abs(v["log_odds"]) < 0.005 and not said:
             continue
         out.append({"name": name, "label": FAMILY_LABELS.get(name, name.capitalize()),
-                    "short": name.capitalize(), "log_odds": float(v["log_odds"]), "sentences": said})
+                    "short": FAMILY_SHORT.get(name, name.capitalize()), "log_odds": float(v["log_odds"]), "sentences": said})
     return out
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mqa.features.build import feature_spec
 from mqa.features.contract import OTHER_ACTIVITY, SIGNAL_TYPES
 
 ACTIVITY_WORDS: dict[str, tuple[str, str]] = {
@@ -46,7 +47,7 @@ SIGNAL_WORDS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Template:
-    """How to say one feature's value. ``kind``: count, days, percent, score, ratio, money, flag, category."""
+    """How to say one feature's value. ``kind``: count, days, percent, score, ratio, money, flag, category, number."""
 
     kind: str
     many: str
@@ -64,9 +65,13 @@ def _window(name: str) -> str:
             90: "the last 90 days"}.get(days, f"the last {days} days")
 
 
-def template(name: str) -> Template:
-    """The template of a feature, from its name."""
+def template(name: str, settings=None) -> Template:
+    """The template of a feature, from its name (an attribute's from ``settings``, which declare it)."""
     family, _, measure = name.partition("__")
+    if family == "attribute":
+        label = measure.replace("_", " ")
+        kind = "category" if feature_spec(name, settings).categorical else "number"
+        return Template(kind, f"{label}: {{n}}", missing=f"{label} unknown")
     w = _window(name)
     base = re.sub(r"_\d+d$", "", measure)
     if family == "engagement":
@@ -179,12 +184,17 @@ def _number_text(kind: str, v: np.ndarray) -> pd.Series:
         return pd.Series(np.where(r > 0, "up ", "down "), index=s.index) + r.abs().astype("Int64").astype("str")
     if kind == "money":
         return s.round(-3).astype("Int64").astype("str").str.replace(r"\B(?=(\d{3})+$)", ",", regex=True)
+    if kind == "number":
+        # Whole numbers as counts (1,500); others to two decimals (12.5).
+        whole = s.notna() & (s.round(2) == s.round())
+        counts = s.where(whole).round().astype("Int64").astype("str").str.replace(r"\B(?=(\d{3})+$)", ",", regex=True)
+        return counts.where(whole, s.round(2).astype("str"))
     return s.astype("str")
 
 
-def sentences(name: str, values) -> pd.Series:
-    """The sentence for each value of one feature (a Series of text)."""
-    t = template(name)
+def sentences(name: str, values, settings=None) -> pd.Series:
+    """The sentence for each value of one feature (a Series of text); ``settings`` declare attribute features."""
+    t = template(name, settings)
     if t.kind == "category":
         v = pd.Series(values, dtype="str")
         text = v.radd(t.many.split("{n}")[0])

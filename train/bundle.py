@@ -225,6 +225,10 @@ def verify(folder: str | Path) -> str:
 
 def _settings_to_dict(s: FeatureSettings) -> dict:
     d = asdict(s)
+    if not d["attributes"]:
+        # Left out when none are declared: a model without attributes keeps
+        # the same model.json, hence the same version, as before they existed.
+        del d["attributes"]
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
@@ -239,4 +243,6 @@ def _settings_from_dict(d: dict) -> FeatureSettings:
         horizon_days=int(d["horizon_days"]), label_types=tup(d["label_types"]), step_days=int(d["step_days"]),
         # Keys added later: an older bundle gets the defaults (they only shape training rows).
         label_excluded_types=tup(d.get("label_excluded_types", ["renewal"])), warmup_days=d.get("warmup_days"),
+        # Bundles written before attributes existed have no key: none declared.
+        attributes=tuple((str(name), str(kind)) for name, kind in d.get("attributes", [])),
     )

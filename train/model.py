@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from mqa.features.build import FEATURES_BY_NAME
+from mqa.features.build import feature_spec
 
 # Small trees on purpose: exact TreeSHAP explanations cost trees x leaves x
 # depth^2, and batch scoring explains every account (see docs/training.md).
@@ -65,10 +65,11 @@ class Encoding:
     categories: dict[str, list[str]]
 
     @classmethod
-    def fit(cls, rows: pd.DataFrame, features: list[str]) -> "Encoding":
+    def fit(cls, rows: pd.DataFrame, features: list[str], settings=None) -> "Encoding":
+        """The encoding of ``features`` learned from training ``rows``; ``settings`` declare attribute features."""
         cats = {}
         for name in features:
-            if FEATURES_BY_NAME[name].categorical:
+            if feature_spec(name, settings).categorical:
                 values = rows[name].dropna().astype(str)
                 # Rare values are folded into "missing": a category seen a
                 # handful of times is noise, and it keeps the vocabulary small.

@@ -36,6 +36,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from mqa.features.build import build_features, default_grid, feature_names
 from mqa.features.config import FeatureSettings
 from mqa.features.history import History
+from mqa.features.inputs import feature_inputs, usable_features
 from mqa.features.snapshots import counted_opportunities, data_end, engagement_range
 
 from . import baselines as bl
@@ -186,7 +187,9 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     if not (labeled["label"] == 1).any():
         raise ValueError(f"no labeled row has an opportunity within {settings.horizon_days} days "
                          f"(counted types: {label_text(settings)}); the model has nothing to learn from")
-    chosen = [f for f in candidate_features(history, settings) if f.split("__")[0] in train.families]
+    usable, unusable = usable_features(history, feature_names(settings))
+    notes.extend(unusable)
+    chosen = [f for f in usable if f.split("__")[0] in train.families]
     if not chosen:
         raise ValueError(f"no feature can be built from this history in the families {', '.join(train.families)}")
     y = labeled["label"].to_numpy(dtype=float)
@@ -347,7 +350,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
             "verdict": verdict,
             "evidence": evaluation["evidence"],
             "labels": evaluation["labels"],
-            "inputs": required_inputs(chosen),
+            "inputs": feature_inputs(chosen),
             "versions": versions(),
             "feature_count": len(final_enc.features),
         },
@@ -373,20 +376,6 @@ def applicable_rules(rows: pd.DataFrame, rules, why: dict) -> pd.DataFrame:
         return ev.no_rules()
     table = ev.compare_with_rules(rows, rules)
     return table[[not any(k in why for k in needs[r]) for r in table["rule"]]].reset_index(drop=True)
-
-
-def candidate_features(history: History, settings: FeatureSettings) -> list[str]:
-    """The features this history can feed (every registered one whose inputs are present)."""
-    return feature_names()
-
-
-def required_inputs(features: list[str]) -> list[str]:
-    """The tables the features are computed from (what a history must hold to be scored by this model)."""
-    timing_activity = ("timing__days_since_activity", "timing__activity_velocity_30d")
-    table = {"fit": "accounts", "attribute": "accounts", "engagement": "activities", "intent": "intent",
-             "history": "opportunities"}
-    return sorted({("activities" if f in timing_activity else "signals") if f.startswith("timing__")
-                   else table[f.split("__")[0]] for f in features})
 
 
 def missing_inputs(history: History, features: list[str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 
-from mqa.features.build import FEATURES_BY_NAME  # noqa: E402
+from mqa.features.build import family_of, feature_spec  # noqa: E402
 
 from .pipeline import TrainingRun  # noqa: E402
 
@@ -135,7 +135,7 @@ def plots(run: TrainingRun) -> dict[str, str]:
 
     imp = run.importance.head(20)[::-1]
     fig, ax = plt.subplots(figsize=(9, 6))
-    labels = [f"{FEATURES_BY_NAME[n].description} ({n.split('__')[0]})" for n in imp.index]
+    labels = [f"{feature_spec(n, run.bundle.settings).description} ({family_of(n)})" for n in imp.index]
     ax.barh(labels, imp.values, color="#1f6feb")
     ax.set(xlabel="mean |SHAP| (log-odds)", title="Top 20 drivers")
     out["importance"] = _svg(fig)

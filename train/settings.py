@@ -21,7 +21,7 @@
     bootstrap = 200               # resamples (by account) for the confidence intervals
 
     [model]
-    families = ["fit", "engagement", "intent", "timing", "history"]   # feature families used (default: all)
+    families = ["fit", "engagement", "intent", "timing", "history", "attribute"]   # feature families used (default: all)
 
     [mlflow]
     tracking_uri = "sqlite:///mlflow.db"          # default: this folder; MLFLOW_TRACKING_URI wins over the default
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mqa.features.build import FAMILIES
 from mqa.features.config import Config, ConfigError
 
 from .evaluate import RuleSettings
@@ -49,7 +50,7 @@ class TrainSettings:
     tracking_uri: str | None = None
     experiment: str = "mqa"
     model_name: str = "mqa-readiness"
-    families: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history", "attribute")
+    families: tuple[str, ...] = FAMILIES
     folds: int = 3
     bootstrap: int = 200
 
