@@ -185,8 +185,10 @@ def test_no_mqa_leads_with_the_age_of_a_past_opportunity(demo_run, demo_history)
     out = predict_history(demo_history, demo_run.bundle, pd.Timestamp("2026-06-30", tz="UTC"))
     mqas = out[out["is_mqa"].fillna(False).astype(bool)]
     assert len(mqas) > 50
-    lead = mqas["reasons"].map(lambda r: json.loads(r)[0]["feature"])
+    # The strongest driver pushing each MQA up: what made it an MQA.
+    lead = mqas["reasons"].map(lambda r: next(x["feature"] for x in json.loads(r) if x["contribution"] > 0))
     assert not lead.isin(["history__days_since_opportunity", "history__days_since_closed_lost"]).any(), lead.value_counts()
+    assert lead.str.startswith("history__").mean() < 0.02
     # Existing customers are marked, so expansion MQAs can be routed apart from new logos.
     assert out["is_customer"].dtype == "boolean" and out.loc[out["status"] == "scored", "is_customer"].any()
 
@@ -236,3 +238,19 @@ def test_an_attribute_filled_during_the_deal_is_flagged():
     leaks = likely_leaks(rows, ["attribute__deal_size", "attribute__seats"])
     assert [x["feature"] for x in leaks] == ["attribute__deal_size"]
     assert "alone it ranks the backtest with ROC-AUC" in leaks[0]["why"]
+
+
+def test_a_field_filled_during_the_deal_is_flagged_as_a_likely_leak(tmp_path, capsys):
+    tables = cut(funnel_tables(1500, seed=0), START + pd.Timedelta(days=137))
+    won = tables["accounts"]["account_id"].isin(tables["opportunities"]["account_id"])
+    tables["accounts"]["deal_stage"] = np.where(won, "qualified", None)  # what sales types in once the deal exists
+    folder = write_csv(tables, tmp_path / "export")
+    config = tmp_path / "mqa.toml"
+    config.write_text('[labels]\nhorizon_days = 30\n\n[attributes.accounts]\nlead_source = "category"\n'
+                      'deal_stage = "category"\n')
+    assert main(["train", "--data", str(folder), "--config", str(config), "--out", str(tmp_path / "m"), "--no-mlflow"]) == 0
+    out = capsys.readouterr().out
+    assert "Likely leak: attribute__deal_stage: " in out and "it is filled for 100% of the accounts that converted" in out
+    assert "attribute__lead_source" not in [line.split(":")[1].strip() for line in out.splitlines()
+                                            if line.startswith("Likely leak")]
+    assert "Likely leak: attribute__deal_stage." in (tmp_path / "m" / "report.html").read_text()

@@ -44,7 +44,7 @@ from . import evaluate as ev
 from .backtest import Backtest, plan_backtest
 from .bundle import ModelBundle
 from .calibration import Calibration
-from .model import SEARCH, Encoding, fit_booster, raw_scores, refit_booster
+from .model import FIXED_ROUNDS, SEARCH, Encoding, fit_booster, raw_scores, refit_booster
 from .score import ScoreScale
 from .settings import TrainSettings
 
@@ -198,7 +198,26 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     # --- the search, fold by fold: candidates early-stopped inside each fold's training rows
     folds = backtest.folds
     masks = {f.number: {k: as_of.isin(getattr(f, k)).to_numpy() for k in ("fit", "stop", "train", "test")} for f in folds}
-    enc = {f.number: Encoding.fit(labeled[masks[f.number]["train"]], chosen) for f in folds}
+    # A fold whose training rows hold no opportunity cannot learn: it is left
+    # out (and said). One whose early-stopping split lacks a class fits all its
+    # training rows for a fixed number of rounds instead.
+    learnable = [f for f in folds if len(np.unique(y[masks[f.number]["train"]])) == 2]
+    for f in folds:
+        if f not in learnable:
+            notes.append(f"fold {f.number} (test {f.test.min().date()} to {f.test.max().date()}) is left out: its training "
+                         f"rows hold {'no' if not y[masks[f.number]['train']].sum() else 'only'} opportunities")
+        elif len(np.unique(y[masks[f.number]["fit"]])) < 2:
+            masks[f.number]["fit"] = masks[f.number]["train"]
+            masks[f.number]["stop"] = np.zeros(len(y), dtype=bool)
+            notes.append(f"fold {f.number}: too few opportunities to early-stop inside its training rows; "
+                         f"fitted on all of them for {FIXED_ROUNDS} rounds")
+    if not learnable:
+        raise ValueError(f"no fold of the backtest has training rows with and without an opportunity within "
+                         f"{settings.horizon_days} days; the history needs more opportunities before "
+                         f"{folds[-1].test.min().date()}")
+    folds = tuple(learnable)
+    backtest = dataclasses.replace(backtest, folds=folds)
+    enc = {f.number: Encoding.fit(labeled[masks[f.number]["train"]], chosen, settings) for f in folds}
     X = {f.number: enc[f.number].matrix(labeled) for f in folds}
     jobs = [(f.number, i, params) for f in folds for i, params in enumerate(search)]
     boosters = Parallel(n_jobs=min(len(jobs), os.cpu_count() or 1), prefer="threads")(
@@ -225,7 +244,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     final_rounds = max(1, int(round(final_pick["rounds"])))
 
     # --- refits: each fold's choice on all of its training rows; the shipped model on every labeled row
-    final_enc = Encoding.fit(labeled, chosen)
+    final_enc = Encoding.fit(labeled, chosen, settings)
     X_all = final_enc.matrix(labeled)
     refit_jobs = [(X[f.number][masks[f.number]["train"]], y[masks[f.number]["train"]], enc[f.number].categorical_features,
                    search[per_fold[f.number]["candidate"]], per_fold[f.number]["rounds"]) for f in folds]
@@ -462,7 +481,8 @@ def global_importance(booster, X: pd.DataFrame, seed: int) -> pd.Series:
     return pd.Series(np.abs(contrib[:, :-1]).mean(axis=0), index=X.columns).sort_values(ascending=False)
 
 
-def refit_on_folds(labeled: pd.DataFrame, backtest: Backtest, features: list[str], params: dict, seed: int = 0) -> np.ndarray:
+def refit_on_folds(labeled: pd.DataFrame, backtest: Backtest, features: list[str], params: dict, seed: int = 0,
+                   settings: FeatureSettings | None = None) -> np.ndarray:
     """Out-of-fold raw outputs of one fixed candidate run through the same backtest (early stop, then refit per fold).
 
     The rows come out in the order of :attr:`TrainingRun.test_rows` (fold by
@@ -474,8 +494,10 @@ def refit_on_folds(labeled: pd.DataFrame, backtest: Backtest, features: list[str
     out = []
     for f in backtest.folds:
         m = {k: as_of.isin(getattr(f, k)).to_numpy() for k in ("fit", "stop", "train", "test")}
-        enc = Encoding.fit(labeled[m["train"]], features)
+        enc = Encoding.fit(labeled[m["train"]], features, settings)
         X = enc.matrix(labeled)
+        if len(np.unique(y[m["fit"]])) < 2:  # as in train_model: no early stopping without both classes
+            m["fit"], m["stop"] = m["train"], np.zeros(len(y), dtype=bool)
         stopped = fit_booster(X[m["fit"]], y[m["fit"]], X[m["stop"]], y[m["stop"]], enc.categorical_features,
                               params=params, seed=seed)
         refit = refit_booster(X[m["train"]], y[m["train"]], enc.categorical_features, params=params,

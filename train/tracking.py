@@ -267,7 +267,8 @@ def compare_with_champion(run: TrainingRun, champion: ModelBundle, history=None)
         k: v for k, v in champion.training["search"][champion.training["chosen_candidate"]].items()
         if k in ("balance", "num_leaves", "max_depth")}
     seed = int(champion.training.get("seed", 0))
-    champ_raw = refit_on_folds(labeled, run.backtest, champion.features, {**params, "num_threads": 1}, seed)
+    champ_raw = refit_on_folds(labeled, run.backtest, champion.features, {**params, "num_threads": 1}, seed,
+                               champion.settings)
     new_auc = float(run.evaluation["test"]["roc_auc"])
     champ_auc = float(fold_auc(y, champ_raw, ones, fold)[0])
     return new_auc, champ_auc, "with the champion's settings refitted on the same backtest folds"
