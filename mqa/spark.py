@@ -58,7 +58,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from mqa.features import contract as c
-from mqa.features.build import build_features, features_for
+from mqa.features.build import build_features, default_grid, features_for
 from mqa.features.coerce import EXPECTED, TIMESTAMP_DTYPE
 from mqa.features.config import Config, FeatureSettings
 from mqa.features.files import FORMATS, discover, split_name
@@ -81,7 +81,6 @@ from mqa.features.history import (
 )
 from mqa.features.matching import MATCH_ORDER, MatchReport, match_activities
 from mqa.features.problems import MAX_EXAMPLES, DataError, Notice, Problem, ProblemLog
-from mqa.features.snapshots import default_as_of
 
 # Rows of activities typed and matched at once on an executor. Bigger chunks
 # amortise building the contact and domain lookups; memory grows with them.
@@ -220,9 +219,9 @@ class SparkHistory:
         """Earliest and latest event time over the whole history."""
         return self.head.span
 
-    def default_as_of(self, step_days: int = 14) -> pd.DatetimeIndex:
-        """The default as-of grid of :func:`~mqa.features.snapshots.default_as_of`, over the whole history."""
-        return default_as_of(self.proxy, step_days=step_days)
+    def default_as_of(self, settings: FeatureSettings | None = None) -> pd.DatetimeIndex:
+        """The default as-of grid of :func:`~mqa.features.build.default_grid`, over the whole history."""
+        return default_grid(self.proxy, settings or FeatureSettings())
 
     def summary(self) -> str:
         """The same summary as :meth:`History.summary` (rows, date range, matching, notices)."""
@@ -1164,7 +1163,7 @@ def spark_features(spark: SparkSession, source, as_of=None, settings: FeatureSet
     history = _history(spark, source, config, "train")
     settings = settings or FeatureSettings()
     if as_of is None:
-        as_of = history.default_as_of(settings.step_days)
+        as_of = history.default_as_of(settings)
     as_of = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(as_of)))).tz_convert("UTC").as_unit("ns")
     fields = [("account_id", "string"), ("as_of", "timestamp")] + ([("status", "string")] if all_rows else [])
     fields += [(f.name, "string" if f.categorical else "double") for f in features_for(settings)] + [("label", "double")]

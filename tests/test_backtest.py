@@ -103,9 +103,13 @@ def test_grid_ends_with_the_engagement_data_and_the_warmup_is_configurable(tmp_p
 
 
 def test_validate_warns_when_engagement_ends_long_before_the_opportunities(tmp_path, capsys):
-    folder = write_csv(funnel_tables(300, seed=1), tmp_path / "f")
+    tables = funnel_tables(300, seed=1)
+    folder = write_csv(tables, tmp_path / "f")
     assert main(["validate", str(folder)]) == 0
-    assert "engagement" in capsys.readouterr().out.lower()
+    last = tables["activities"]["timestamp"].max()
+    opp = tables["opportunities"]["created_at"].max()
+    assert (f"activities: the engagement stream (activities) ends on {last:%Y-%m-%d}, {(opp - last).days} days before "
+            f"the last opportunity was created ({opp:%Y-%m-%d})") in capsys.readouterr().out
 
 
 # --- the marketing-funnel export, from the command line ----------------------

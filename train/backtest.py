@@ -130,7 +130,7 @@ def plan_backtest(dates, horizon_days: int, folds: int = DEFAULT_FOLDS, cause: s
         f"a {folds}-fold backtest with a {horizon_days}-day horizon needs at least {need} days of labeled as-of dates "
         f"(two {horizon_days}-day gaps and {folds + 1} dates {step} days apart); the history has {has}{where}"
         + (f" because {cause}" if cause else "")
-        + f". Use a longer history, a shorter --horizon-days, fewer [backtest] folds or a smaller [grid] warmup_days."
+        + ". Use a longer history, a shorter --horizon-days, fewer [backtest] folds or a smaller [grid] warmup_days."
     )
 
 

@@ -28,7 +28,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from sklearn.metrics import roc_auc_score
 
 from mqa.features.build import build_features
 
