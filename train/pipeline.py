@@ -195,159 +195,48 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
     y = labeled["label"].to_numpy(dtype=float)
     as_of = labeled["as_of"]
 
-    # --- the search, fold by fold: candidates early-stopped inside each fold's training rows
+    masks = {f.number: {k: as_of.isin(getattr(f, k)).to_numpy() for k in ("fit", "stop", "train", "test")}
+             for f in backtest.folds}
+    backtest = _learnable(backtest, masks, y, settings, notes)
     folds = backtest.folds
-    masks = {f.number: {k: as_of.isin(getattr(f, k)).to_numpy() for k in ("fit", "stop", "train", "test")} for f in folds}
-    # A fold whose training rows hold no opportunity cannot learn: it is left
-    # out (and said). One whose early-stopping split lacks a class fits all its
-    # training rows for a fixed number of rounds instead.
-    learnable = [f for f in folds if len(np.unique(y[masks[f.number]["train"]])) == 2]
-    for f in folds:
-        if f not in learnable:
-            notes.append(f"fold {f.number} (test {f.test.min().date()} to {f.test.max().date()}) is left out: its training "
-                         f"rows hold {'no' if not y[masks[f.number]['train']].sum() else 'only'} opportunities")
-        elif len(np.unique(y[masks[f.number]["fit"]])) < 2:
-            masks[f.number]["fit"] = masks[f.number]["train"]
-            masks[f.number]["stop"] = np.zeros(len(y), dtype=bool)
-            notes.append(f"fold {f.number}: too few opportunities to early-stop inside its training rows; "
-                         f"fitted on all of them for {FIXED_ROUNDS} rounds")
-    if not learnable:
-        raise ValueError(f"no fold of the backtest has training rows with and without an opportunity within "
-                         f"{settings.horizon_days} days; the history needs more opportunities before "
-                         f"{folds[-1].test.min().date()}")
-    folds = tuple(learnable)
-    backtest = dataclasses.replace(backtest, folds=folds)
+
+    # --- the search, fold by fold: candidates early-stopped inside each fold's training rows
     enc = {f.number: Encoding.fit(labeled[masks[f.number]["train"]], chosen, settings) for f in folds}
     X = {f.number: enc[f.number].matrix(labeled) for f in folds}
-    jobs = [(f.number, i, params) for f in folds for i, params in enumerate(search)]
-    boosters = Parallel(n_jobs=min(len(jobs), os.cpu_count() or 1), prefer="threads")(
-        delayed(fit_booster)(X[k][masks[k]["fit"]], y[masks[k]["fit"]], X[k][masks[k]["stop"]], y[masks[k]["stop"]],
-                             enc[k].categorical_features, params={**params, "num_threads": 1}, seed=seed)
-        for k, i, params in jobs)
-    trials = []
-    for (k, i, params), booster in zip(jobs, boosters):
-        stop_y = y[masks[k]["stop"]]
-        auc = (roc_auc_score(stop_y, raw_scores(booster, X[k][masks[k]["stop"]])) if len(np.unique(stop_y)) == 2
-               else np.nan)
-        trials.append({"fold": k, "candidate": i, **params, "rounds": int(booster.best_iteration or booster.current_iteration()),
-                       "validation_roc_auc": auc, "explain_cost": explanation_cost(booster), "_b": booster})
+    trials = _search(X, y, masks, enc, search, seed)
     search_table = pd.DataFrame([{k: v for k, v in t.items() if k != "_b"} for t in trials])
     per_fold = {f.number: _pick([t for t in trials if t["fold"] == f.number]) for f in folds}
-
-    # The shipped candidate: best mean stopping-block AUC over the folds, the
-    # cheapest to explain among those within the tolerance; its rounds: the
-    # median of its folds' early-stopped rounds.
-    summary = search_table.groupby("candidate").agg(validation_roc_auc=("validation_roc_auc", "mean"),
-                                                    explain_cost=("explain_cost", "mean"), rounds=("rounds", "median"))
-    final_pick = _pick([{"candidate": c, **r} for c, r in summary.to_dict(orient="index").items()])
+    summary, final_pick = _shipped_candidate(search_table)
     final_params = search[int(final_pick["candidate"])]
     final_rounds = max(1, int(round(final_pick["rounds"])))
 
     # --- refits: each fold's choice on all of its training rows; the shipped model on every labeled row
     final_enc = Encoding.fit(labeled, chosen, settings)
     X_all = final_enc.matrix(labeled)
-    refit_jobs = [(X[f.number][masks[f.number]["train"]], y[masks[f.number]["train"]], enc[f.number].categorical_features,
-                   search[per_fold[f.number]["candidate"]], per_fold[f.number]["rounds"]) for f in folds]
-    refit_jobs.append((X_all, y, final_enc.categorical_features, final_params, final_rounds))
-    refits = Parallel(n_jobs=min(len(refit_jobs), os.cpu_count() or 1), prefer="threads")(
+    jobs = [(X[f.number][masks[f.number]["train"]], y[masks[f.number]["train"]], enc[f.number].categorical_features,
+             search[per_fold[f.number]["candidate"]], per_fold[f.number]["rounds"]) for f in folds]
+    jobs.append((X_all, y, final_enc.categorical_features, final_params, final_rounds))
+    refits = Parallel(n_jobs=min(len(jobs), os.cpu_count() or 1), prefer="threads")(
         delayed(refit_booster)(Xj, yj, cats, params={**params, "num_threads": 1}, rounds=rounds, seed=seed)
-        for Xj, yj, cats, params, rounds in refit_jobs)
+        for Xj, yj, cats, params, rounds in jobs)
     booster = refits[-1]
 
-    # --- out-of-fold predictions
-    parts = []
-    fold_records = []
-    for f, refit in zip(folds, refits[:-1]):
-        m = masks[f.number]
-        raw_test = raw_scores(refit, X[f.number][m["test"]])
-        block = raw_scores(per_fold[f.number]["_b"], X[f.number][m["test"]])
-        scale_f = ScoreScale.fit(raw_scores(refit, X[f.number][m["train"]]))
-        part = labeled[m["test"]].assign(fold=f.number, raw=raw_test, block_raw=block, score=scale_f.score(raw_test))
-        parts.append(part)
-        y_t = y[m["test"]]
-        two = len(np.unique(y_t)) == 2
-        fold_records.append({
-            "fold": f.number, "test_first": str(f.test.min().date()), "test_last": str(f.test.max().date()),
-            "train_last": str(f.train.max().date()), "train_rows": int(m["train"].sum()), "rows": int(m["test"].sum()),
-            "positives": int(y_t.sum()), "positive_accounts": int(part.loc[part["label"] == 1, "account_id"].nunique()),
-            "candidate": int(per_fold[f.number]["candidate"]), "rounds": int(per_fold[f.number]["rounds"]),
-            "roc_auc": float(roc_auc_score(y_t, raw_test)) if two else np.nan,
-            "pr_auc": float(average_precision_score(y_t, raw_test)) if two else np.nan,
-            "block_roc_auc": float(roc_auc_score(y_t, block)) if two else np.nan,
-        })
-    test_rows = pd.concat(parts, ignore_index=True)
-    fold_table = pd.DataFrame(fold_records)
-
+    test_rows, fold_table = _out_of_fold(labeled, folds, masks, X, refits[:-1], per_fold)
     y_test = test_rows["label"].to_numpy(dtype=float)
-    raw_test = test_rows["raw"].to_numpy()
     if len(np.unique(y_test)) < 2:
         raise ValueError(f"the backtest's test blocks ({folds[0].test.min().date()} to {folds[-1].test.max().date()}) have "
                          f"{'no' if not y_test.sum() else 'only'} opportunities within {settings.horizon_days} days; "
                          f"the backtest cannot judge the model. Use a longer history or a longer --horizon-days")
-
-    # Calibration of the shipped model: on every out-of-fold prediction. The
-    # figures below use, for each fold, a calibration fitted on the other
-    # folds only, so the Brier score is not judged on the rows it was fitted on.
-    calibration = Calibration.fit(test_rows["raw"], test_rows["label"], order=test_rows["as_of"].to_numpy())
-    probability = np.empty(len(test_rows))
-    for f in folds:
-        here = (test_rows["fold"] == f.number).to_numpy()
-        other = ~here if len(folds) > 1 else here
-        cal_f = (Calibration.fit(test_rows.loc[other, "raw"], test_rows.loc[other, "label"],
-                                 method=calibration.method, order=test_rows.loc[other, "as_of"].to_numpy())
-                 if len(np.unique(test_rows.loc[other, "label"])) == 2 else calibration)
-        probability[here] = cal_f.probability(test_rows.loc[here, "raw"])
-    test_rows["probability"] = probability
+    calibration, test_rows["probability"] = _calibrate(test_rows, folds)
     if len(folds) == 1:
         notes.append("one fold: the calibration's Brier score is measured on the rows it was fitted on")
     raw_all = raw_scores(booster, X_all)
     scale = ScoreScale.fit(raw_all)
-
-    cutoffs = ev.by_cutoff(test_rows)
-    opportunities = history["opportunities"]
-    counted = opportunities[counted_opportunities(opportunities, settings.label_types, settings.label_excluded_types)]
-    why = missing_inputs(history, chosen)
-    first_engaged = first_activity(history)
-    rankers = bl.baselines(test_rows, train.rules, first_engaged, why)
-    table, verdict = bl.compare(test_rows, raw_test, test_rows["score"].to_numpy() >= train.cutoff, rankers,
-                                seed=seed, draws=train.bootstrap)
-    constant = booster.num_trees() == 0 or np.ptp(raw_all) == 0
-    last = fold_table.iloc[-1]
-    evaluation = {
-        "test": ev.headline(y_test, probability, 1.0 / (1.0 + np.exp(-raw_test)), raw_test),
-        "validation_roc_auc": float(summary.loc[int(final_pick["candidate"]), "validation_roc_auc"]),
-        "folds": fold_table,
-        "refit_check": {"fold": int(last["fold"]), "block_roc_auc": float(last["block_roc_auc"]),
-                        "refit_roc_auc": float(last["roc_auc"])},
-        "calibration": ev.calibration_table(y_test, probability),
-        "lift": ev.lift_by_decile(y_test, test_rows["score"].to_numpy()),
-        "cutoffs": cutoffs,
-        "cutoff_choice": ev.cutoff_for(cutoffs, settings.step_days, train.weekly_capacity, train.precision_target),
-        "rules": applicable_rules(test_rows, train.rules, why),
-        "retrospective": ev.retrospective(test_rows, counted, train.cutoff, settings.horizon_days),
-        "baselines": table,
-        "verdict": verdict,
-        "evidence": bl.evidence(test_rows, len(backtest.dates), constant),
-        "labels": label_summary(history, settings),
-        "leaks": likely_leaks(test_rows, chosen),
-        "missing_inputs": why,
-        "notes": notes,
-    }
+    evaluation = _evaluate(history, settings, train, test_rows, fold_table, chosen, seed,
+                           constant=booster.num_trees() == 0 or np.ptp(raw_all) == 0, labeled_dates=len(backtest.dates))
+    evaluation["validation_roc_auc"] = float(summary.loc[int(final_pick["candidate"]), "validation_roc_auc"])
+    evaluation["notes"] = notes
     t = evaluation["test"]
-    # Ranking figures within each fold (one model's scale), averaged over the
-    # folds by their positives; the pooled ones mix the folds' models.
-    t["pooled_roc_auc"], t["pooled_pr_auc"] = t["roc_auc"], t["pr_auc"]
-    weights = fold_table["positives"].where(fold_table["roc_auc"].notna(), 0)
-    t["roc_auc"] = float(np.average(fold_table["roc_auc"].fillna(0), weights=weights)) if weights.sum() else np.nan
-    t["pr_auc"] = float(np.average(fold_table["pr_auc"].fillna(0), weights=weights)) if weights.sum() else np.nan
-    t["positive_accounts"] = evaluation["evidence"]["positive_accounts"]
-    ci = table.set_index("name").loc["model"]
-    t["roc_auc_low"], t["roc_auc_high"] = float(ci["roc_auc_low"]), float(ci["roc_auc_high"])
-    at_cutoff = cutoffs.set_index("cutoff")
-    if train.cutoff in at_cutoff.index:
-        t["mqa_precision"] = float(at_cutoff.loc[train.cutoff, "precision"])
-        t["mqa_recall"] = float(at_cutoff.loc[train.cutoff, "recall"])
-    t["mqa_precision_low"], t["mqa_precision_high"] = float(ci["precision_low"]), float(ci["precision_high"])
 
     importance = global_importance(booster, X_all, seed)
     bundle = ModelBundle(
@@ -366,7 +255,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
             "chosen_params": dict(final_params),
             "rounds": final_rounds,
             "metrics": t,
-            "verdict": verdict,
+            "verdict": evaluation["verdict"],
             "evidence": evaluation["evidence"],
             "labels": evaluation["labels"],
             "inputs": feature_inputs(chosen),
@@ -375,6 +264,153 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
         },
     )
     return TrainingRun(bundle, backtest, evaluation, test_rows, importance, search_table, labeled)
+
+
+def _learnable(backtest: Backtest, masks: dict, y: np.ndarray, settings: FeatureSettings, notes: list[str]) -> Backtest:
+    """The folds that can learn, with notes on the others.
+
+    A fold whose training rows hold no opportunity cannot learn: it is left
+    out. One whose early-stopping split lacks a class fits all its training
+    rows for a fixed number of rounds instead (its ``masks`` are changed).
+    """
+    learnable = []
+    for f in backtest.folds:
+        m = masks[f.number]
+        if len(np.unique(y[m["train"]])) < 2:
+            notes.append(f"fold {f.number} (test {f.test.min().date()} to {f.test.max().date()}) is left out: its training "
+                         f"rows hold {'no' if not y[m['train']].sum() else 'only'} opportunities")
+            continue
+        if len(np.unique(y[m["fit"]])) < 2:
+            m["fit"], m["stop"] = m["train"], np.zeros(len(y), dtype=bool)
+            notes.append(f"fold {f.number}: too few opportunities to early-stop inside its training rows; "
+                         f"fitted on all of them for {FIXED_ROUNDS} rounds")
+        learnable.append(f)
+    if not learnable:
+        raise ValueError(f"no fold of the backtest has training rows with and without an opportunity within "
+                         f"{settings.horizon_days} days; the history needs more opportunities before "
+                         f"{backtest.folds[-1].test.min().date()}")
+    return dataclasses.replace(backtest, folds=tuple(learnable))
+
+
+def _search(X: dict, y: np.ndarray, masks: dict, enc: dict, search: tuple[dict, ...], seed: int) -> list[dict]:
+    """Every candidate early-stopped in every fold, side by side (joblib threads, one LightGBM thread each).
+
+    LightGBM releases the GIL, and the models are identical to a sequential run.
+    """
+    jobs = [(k, i, params) for k in X for i, params in enumerate(search)]
+    boosters = Parallel(n_jobs=min(len(jobs), os.cpu_count() or 1), prefer="threads")(
+        delayed(fit_booster)(X[k][masks[k]["fit"]], y[masks[k]["fit"]], X[k][masks[k]["stop"]], y[masks[k]["stop"]],
+                             enc[k].categorical_features, params={**params, "num_threads": 1}, seed=seed)
+        for k, i, params in jobs)
+    trials = []
+    for (k, i, params), booster in zip(jobs, boosters):
+        stop_y = y[masks[k]["stop"]]
+        auc = (roc_auc_score(stop_y, raw_scores(booster, X[k][masks[k]["stop"]])) if len(np.unique(stop_y)) == 2
+               else np.nan)
+        trials.append({"fold": k, "candidate": i, **params, "rounds": int(booster.best_iteration or booster.current_iteration()),
+                       "validation_roc_auc": auc, "explain_cost": explanation_cost(booster), "_b": booster})
+    return trials
+
+
+def _shipped_candidate(search_table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The candidate to ship: best mean stopping-block AUC over the folds (the cheapest to explain within the
+    tolerance), with the median of its folds' early-stopped rounds."""
+    summary = search_table.groupby("candidate").agg(validation_roc_auc=("validation_roc_auc", "mean"),
+                                                    explain_cost=("explain_cost", "mean"), rounds=("rounds", "median"))
+    return summary, _pick([{"candidate": c, **r} for c, r in summary.to_dict(orient="index").items()])
+
+
+def _out_of_fold(labeled: pd.DataFrame, folds, masks: dict, X: dict, refits: list, per_fold: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each fold's test rows scored by its refitted model (and by its early-stopping block's model), and the per-fold table."""
+    y = labeled["label"].to_numpy(dtype=float)
+    parts, records = [], []
+    for f, refit in zip(folds, refits):
+        m = masks[f.number]
+        raw = raw_scores(refit, X[f.number][m["test"]])
+        block = raw_scores(per_fold[f.number]["_b"], X[f.number][m["test"]])
+        scale = ScoreScale.fit(raw_scores(refit, X[f.number][m["train"]]))
+        part = labeled[m["test"]].assign(fold=f.number, raw=raw, block_raw=block, score=scale.score(raw))
+        parts.append(part)
+        y_t = y[m["test"]]
+        two = len(np.unique(y_t)) == 2
+        records.append({
+            "fold": f.number, "test_first": str(f.test.min().date()), "test_last": str(f.test.max().date()),
+            "train_last": str(f.train.max().date()), "train_rows": int(m["train"].sum()), "rows": int(m["test"].sum()),
+            "positives": int(y_t.sum()), "positive_accounts": int(part.loc[part["label"] == 1, "account_id"].nunique()),
+            "candidate": int(per_fold[f.number]["candidate"]), "rounds": int(per_fold[f.number]["rounds"]),
+            "roc_auc": float(roc_auc_score(y_t, raw)) if two else np.nan,
+            "pr_auc": float(average_precision_score(y_t, raw)) if two else np.nan,
+            "block_roc_auc": float(roc_auc_score(y_t, block)) if two else np.nan,
+        })
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(records)
+
+
+def _calibrate(test_rows: pd.DataFrame, folds) -> tuple[Calibration, np.ndarray]:
+    """The shipped calibration, fitted on every out-of-fold prediction; and each row's probability for the figures.
+
+    The figures use, for each fold, a calibration fitted on the other folds
+    only, so the Brier score is not judged on the rows it was fitted on.
+    """
+    calibration = Calibration.fit(test_rows["raw"], test_rows["label"], order=test_rows["as_of"].to_numpy())
+    probability = np.empty(len(test_rows))
+    for f in folds:
+        here = (test_rows["fold"] == f.number).to_numpy()
+        other = ~here if len(folds) > 1 else here
+        cal = (Calibration.fit(test_rows.loc[other, "raw"], test_rows.loc[other, "label"], method=calibration.method,
+                               order=test_rows.loc[other, "as_of"].to_numpy())
+               if len(np.unique(test_rows.loc[other, "label"])) == 2 else calibration)
+        probability[here] = cal.probability(test_rows.loc[here, "raw"])
+    return calibration, probability
+
+
+def _evaluate(history: History, settings: FeatureSettings, train: TrainSettings, test_rows: pd.DataFrame,
+              fold_table: pd.DataFrame, chosen: list[str], seed: int, constant: bool, labeled_dates: int) -> dict:
+    """Every figure of the out-of-fold rows: headline, folds, baselines with intervals, rules, evidence, leaks."""
+    y = test_rows["label"].to_numpy(dtype=float)
+    raw = test_rows["raw"].to_numpy()
+    probability = test_rows["probability"].to_numpy()
+    cutoffs = ev.by_cutoff(test_rows)
+    o = history["opportunities"]
+    counted = o[counted_opportunities(o, settings.label_types, settings.label_excluded_types)]
+    why = missing_inputs(history, chosen)
+    rankers = bl.baselines(test_rows, train.rules, first_activity(history), why)
+    table, verdict = bl.compare(test_rows, raw, test_rows["score"].to_numpy() >= train.cutoff, rankers,
+                                seed=seed, draws=train.bootstrap)
+    last = fold_table.iloc[-1]
+    evaluation = {
+        "test": ev.headline(y, probability, 1.0 / (1.0 + np.exp(-raw)), raw),
+        "folds": fold_table,
+        "refit_check": {"fold": int(last["fold"]), "block_roc_auc": float(last["block_roc_auc"]),
+                        "refit_roc_auc": float(last["roc_auc"])},
+        "calibration": ev.calibration_table(y, probability),
+        "lift": ev.lift_by_decile(y, test_rows["score"].to_numpy()),
+        "cutoffs": cutoffs,
+        "cutoff_choice": ev.cutoff_for(cutoffs, settings.step_days, train.weekly_capacity, train.precision_target),
+        "rules": applicable_rules(test_rows, train.rules, why),
+        "retrospective": ev.retrospective(test_rows, counted, train.cutoff, settings.horizon_days),
+        "baselines": table,
+        "verdict": verdict,
+        "evidence": bl.evidence(test_rows, labeled_dates, constant),
+        "labels": label_summary(history, settings),
+        "leaks": likely_leaks(test_rows, chosen),
+        "missing_inputs": why,
+    }
+    t = evaluation["test"]
+    # Ranking figures within each fold (one model's scale), averaged over the
+    # folds by their positives; the pooled ones mix the folds' models.
+    t["pooled_roc_auc"], t["pooled_pr_auc"] = t["roc_auc"], t["pr_auc"]
+    weights = fold_table["positives"].where(fold_table["roc_auc"].notna(), 0)
+    t["roc_auc"] = float(np.average(fold_table["roc_auc"].fillna(0), weights=weights)) if weights.sum() else np.nan
+    t["pr_auc"] = float(np.average(fold_table["pr_auc"].fillna(0), weights=weights)) if weights.sum() else np.nan
+    t["positive_accounts"] = evaluation["evidence"]["positive_accounts"]
+    ci = table.set_index("name").loc["model"]
+    t["roc_auc_low"], t["roc_auc_high"] = float(ci["roc_auc_low"]), float(ci["roc_auc_high"])
+    at_cutoff = cutoffs.set_index("cutoff")
+    if train.cutoff in at_cutoff.index:
+        t["mqa_precision"] = float(at_cutoff.loc[train.cutoff, "precision"])
+        t["mqa_recall"] = float(at_cutoff.loc[train.cutoff, "recall"])
+    t["mqa_precision_low"], t["mqa_precision_high"] = float(ci["precision_low"]), float(ci["precision_high"])
+    return evaluation
 
 
 def _pick(trials: list[dict]) -> dict:
