@@ -28,8 +28,8 @@ import shutil
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 from pandas.api import types as pdt
@@ -265,5 +265,19 @@ def quoted(text: object, limit: int = QUOTE_LIMIT) -> str:
     return repr(clip(text, limit))
 
 
-__all__ = ["OutputError", "TEMP_PREFIX", "atomic_write", "check_output", "clean_leftovers", "clip", "csv_restore",
-           "csv_safe", "file_mode", "os_error_message", "printable", "quoted", "temp_folder", "write_text"]
+__all__ = [
+    "TEMP_PREFIX",
+    "OutputError",
+    "atomic_write",
+    "check_output",
+    "clean_leftovers",
+    "clip",
+    "csv_restore",
+    "csv_safe",
+    "file_mode",
+    "os_error_message",
+    "printable",
+    "quoted",
+    "temp_folder",
+    "write_text",
+]

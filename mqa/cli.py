@@ -495,9 +495,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from mqa.features.history import read_history
-    from mqa.predict.batch import predict_history, score_change
-
     from mqa.features.outputs import printable
+    from mqa.predict.batch import predict_history, score_change
 
     as_of = _one_date(args.as_of, "explain")
     config, _ = _configured(args)
@@ -534,7 +533,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from mqa.features.history import read_history
     from mqa.features.outputs import check_output
-    from mqa.predict.report import ReportSettings, check_report_folder, read_scores, render_report, write_report
+    from mqa.predict.report import (
+        ReportSettings,
+        check_report_folder,
+        read_scores,
+        render_report,
+        write_report,
+    )
     from mqa.train.settings import train_settings
 
     if args.near < 0:

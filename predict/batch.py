@@ -107,7 +107,7 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
 
     Returns
     -------
-    DataFrame with :data:`OUTPUT_COLUMNS`, in the accounts table's order.
+    DataFrame with :data:`OUTPUT_COLUMNS`, in account_id order (the accounts table is ordered by id when read).
     """
     check_features(bundle, history)
     rows = build_features(history, as_of=[as_of], settings=bundle.settings, all_rows=True,

@@ -26,11 +26,9 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-from filelock import FileLock, Timeout
 import pandas as pd
+from filelock import FileLock, Timeout
 from mlflow import MlflowClient
-from sklearn.metrics import roc_auc_score
-
 from mqa.features.build import build_features
 
 from .baselines import fold_auc
