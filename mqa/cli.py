@@ -449,11 +449,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UserError(f"mqa predict: {exc}") from None
     as_of = _one_date(args.as_of, "predict")
     config, _ = _configured(args)
-    bundle = _model_for(args, "predict")
     t0 = time.perf_counter()
     if args.engine == "spark":
         engine, session, history = _spark_history(args, config, "predict", "predict")
+        bundle = _model_for(args, "predict")
     else:
+        bundle = _model_for(args, "predict")  # a bad --model is refused before the history is read
         history = read_history(args.data, config=config, purpose="predict")
     try:
         if args.engine == "spark":
