@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .contract import TABLES
+from .outputs import atomic_write, csv_restore, csv_safe, temp_folder
 from .problems import ProblemLog
 
 FORMATS: dict[str, str] = {".csv.gz": "csv", ".csv": "csv", ".parquet": "parquet"}
@@ -77,9 +77,32 @@ def read_raw(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
     records a problem when the file cannot be read as its format.
     """
     fmt = FORMATS[split_name(path.name)[1]]
+    if path.is_symlink() and not path.exists():
+        log.problem(path.name, None, f"is a symbolic link to {os.readlink(path)}, which does not exist; fix the link, "
+                    f"or copy the exported file into the folder as {path.name}")
+        return None
+    if not os.access(path, os.R_OK) or _unreadable(path):
+        log.problem(path.name, None, "cannot be read: permission denied; give the user running mqa read access "
+                    f"(chmod a+r {path}) or copy the file somewhere readable")
+        return None
     if fmt == "parquet":
         return _read_parquet(path, table, log)
     return _read_csv(path, table, log)
+
+
+def _unreadable(path: Path) -> bool:
+    """True when opening ``path`` fails for want of permission (``os.access`` says yes to root)."""
+    try:
+        if path.is_dir():
+            os.listdir(path)
+        else:
+            with open(path, "rb"):
+                pass
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _read_parquet(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
@@ -97,14 +120,29 @@ def _read_csv(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
         opener = gzip.open if compression else open
         with opener(path, "rb") as fh:
             head = fh.read(65536)
+    except PermissionError:
+        log.problem(path.name, None, f"cannot be read: permission denied; give the user running mqa read access (chmod a+r {path})")
+        return None
     except (OSError, EOFError, zlib.error) as exc:
-        log.problem(path.name, None, f"is not a readable gzip file ({_first_line(exc)}); compress it again with gzip")
+        if compression and not isinstance(exc, FileNotFoundError):
+            log.problem(path.name, None, f"is not a readable gzip file ({_first_line(exc)}); compress it again with gzip")
+        else:
+            log.problem(path.name, None, f"cannot be read ({_first_line(exc)}); check the file and export it again")
+        return None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1:4:2] == b"\x00\x00" and b"\x00" not in head[0:4:2]):
+        log.problem(path.name, None, "is UTF-16 text (as Excel's 'Unicode Text' saves it); save it as UTF-8 CSV "
+                    "('CSV UTF-8' in Excel) or convert it: iconv -f UTF-16 -t UTF-8")
         return None
     if b"\x00" in head:
         log.problem(path.name, None, f"is not a CSV file (it holds binary data); export table '{table}' as CSV or Parquet")
         return None
+    header = _header(head)
+    if header is not None and len(header) == 1 and header[0].count(";") >= 1:
+        log.problem(path.name, None, "is separated by semicolons (';'), not commas; export it again as comma-separated "
+                    "CSV (in Excel: 'CSV UTF-8 (Comma delimited)')")
+        return None
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             path,
             dtype=str,
             keep_default_na=False,
@@ -113,6 +151,11 @@ def _read_csv(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
             compression=compression,
             skipinitialspace=False,
         )
+        # pandas renames a repeated column ('employees' twice becomes 'employees.1'):
+        # put the header's own names back, so that the repeat is seen and refused.
+        if header is not None and len(header) == len(frame.columns):
+            frame.columns = header
+        return frame
     except pd.errors.EmptyDataError:
         log.problem(path.name, None, "is empty: not even a header row; export the table with its header")
     except UnicodeDecodeError:
@@ -120,6 +163,18 @@ def _read_csv(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
     except (pd.errors.ParserError, ValueError, OSError, EOFError, zlib.error) as exc:
         log.problem(path.name, None, f"is not a well-formed CSV file ({_first_line(exc)}); export it again")
     return None
+
+
+def _header(head: bytes) -> list[str] | None:
+    """The header row's names as written, from the first bytes of a CSV file (None if it cannot be parsed)."""
+    import csv
+    import io
+
+    text = head.decode("utf-8-sig", errors="replace")
+    try:
+        return next(csv.reader(io.StringIO(text)), None)
+    except csv.Error:
+        return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -134,27 +189,32 @@ def output_suffix(path: Path) -> str:
     return suffix
 
 
-def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+def write_frame(frame: pd.DataFrame, path: str | Path, inert: bool = True) -> Path:
     """Write ``frame`` to ``path`` as Parquet or CSV by its extension, atomically.
 
     The file is written next to its destination and renamed into place, so a
-    crash leaves either the old file or the new one, never half of one.
+    crash leaves either the old file or the new one, never half of one. In a
+    CSV, text cells a spreadsheet would run as formulas are made inert
+    (:func:`~mqa.features.outputs.csv_safe`) unless ``inert`` is false: a
+    synthetic history is written as the data it is, for mqa to read back.
+
+    Raises
+    ------
+    ValueError
+        An unknown extension.
+    OutputError
+        The operating system refused the write; nothing was written.
     """
     path = Path(path)
     suffix = output_suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+            (csv_safe(frame) if inert else frame).to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
+
+    return atomic_write(path, write)
 
 
 def write_history(tables: dict[str, pd.DataFrame], folder: str | Path, fmt: str = "parquet", overwrite: bool = False) -> list[Path]:
@@ -193,9 +253,9 @@ def write_history(tables: dict[str, pd.DataFrame], folder: str | Path, fmt: str 
     folder.mkdir(parents=True, exist_ok=True)
     # Everything is written to a staging folder first: a failure half way
     # leaves the destination as it was.
-    staging = Path(tempfile.mkdtemp(prefix=".mqa-staging-", dir=folder))
+    staging = temp_folder(folder, "staging-")
     try:
-        written = [write_frame(frame, staging / f"{name}{suffix}") for name, frame in tables.items()]
+        written = [write_frame(frame, staging / f"{name}{suffix}", inert=False) for name, frame in tables.items()]
         for p in existing:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
         final = []
@@ -205,3 +265,31 @@ def write_history(tables: dict[str, pd.DataFrame], folder: str | Path, fmt: str 
         return final
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_output(path: str | Path, numbers: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read back a table mqa wrote (Parquet, CSV or CSV.gz), with its ids exactly as written.
+
+    CSV cells are read as text, so that ids such as ``NA``, ``null``,
+    ``None`` or ``nan`` stay ids; the quote :func:`~mqa.features.outputs.csv_safe`
+    put before formula-like cells is removed; ``numbers`` become floats and
+    ``flags`` nullable booleans; empty cells are missing.
+    """
+    path = Path(path)
+    if split_name(path.name)[1] == ".parquet":
+        return pd.read_parquet(path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
+                        compression="gzip" if path.name.lower().endswith(".gz") else None)
+    for col in frame.columns:
+        text = frame[col]
+        if col in numbers:
+            frame[col] = pd.to_numeric(text.mask(text.eq("")), errors="raise").astype("float64")
+        elif col in flags:
+            low = text.str.strip().str.lower()
+            bad = ~low.isin(["true", "false", ""])
+            if bad.any():
+                raise ValueError(f"column '{col}' holds {text[bad].iloc[0][:60]!r}, not true/false")
+            frame[col] = low.map({"true": True, "false": False, "": pd.NA}).astype("boolean")
+        else:
+            frame[col] = csv_restore(text.mask(text.eq("")))
+    return frame

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import contract as c
@@ -195,6 +196,7 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
     report = MatchReport()
     tables = _normalise_and_match(tables, log, report)
     _note_suspicious_times(tables, log)
+    tables = canonical_order(tables)
     return History(
         tables=tables,
         present=present,
@@ -273,7 +275,10 @@ def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log
         seen[col] = seen.get(col, 0) + 1
     dup = sorted(col for col, k in seen.items() if k > 1)
     if dup:
-        log.problem(table.name, dup[0], f"{len(dup)} column name(s) appear twice once case and spaces are ignored ({', '.join(dup)}); keep one of each")
+        spelled = [str(col) for col in raw.columns if str(col).strip().lower() == dup[0]]
+        log.problem(table.name, dup[0], f"appears {len(spelled)} times in the header ({', '.join(repr(x) for x in spelled)}), "
+                    "counting names that differ only in case or spaces; keep one column of each name"
+                    + (f" (also repeated: {', '.join(dup[1:])})" if len(dup) > 1 else ""))
         return None
     frame = raw.set_axis(normal, axis=1)
     rename = {}
@@ -326,6 +331,15 @@ def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dic
             out[col.name] = empty_column(col.kind, frame.index)
             continue
         raw_col = frame[col.name]
+        if _holds_lists(raw_col):
+            if (table.name, col.name) == ("accounts", "technologies"):
+                # A Parquet list of technologies is the contract's ';'-separated list.
+                raw_col = raw_col.map(lambda v: ";".join(str(x) for x in v if x is not None) if _is_list(v) else v)
+            else:
+                log.problem(table.name, col.name, f"holds lists (a Parquet list column) in {file_name}; the contract wants "
+                            "one value per cell: export the column as plain values")
+                out[col.name] = empty_column(col.kind, frame.index)
+                continue
         values, bad = CONVERTERS[col.kind](raw_col)
         if bad.any():
             log.problem(table.name, col.name, f"must be {EXPECTED.get(col.kind, 'a ' + col.kind)}; some values are not",
@@ -358,6 +372,18 @@ def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dic
     return out
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def _holds_lists(raw: pd.Series) -> bool:
+    """Whether a raw column holds lists (a Parquet list column arrives as arrays in an object column)."""
+    if raw.dtype != object:
+        return False
+    present = raw.dropna()
+    return bool(len(present)) and _is_list(present.iloc[0])
+
+
 def _range_text(col: c.Column) -> str:
     if col.minimum is not None and col.maximum is not None:
         return f"between {col.minimum:g} and {col.maximum:g}"
@@ -382,6 +408,26 @@ def _check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
 def _empty_table(table: c.Table) -> pd.DataFrame:
     index = pd.RangeIndex(0)
     return pd.DataFrame({col.name: empty_column(col.kind, index) for col in table.columns}, index=index)
+
+
+# The tables whose order reaches the features and the model, and the unique id that orders each.
+ORDER_KEYS = {"accounts": "account_id", "contacts": "contact_id", "opportunities": "opportunity_id"}
+
+
+def canonical_order(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Accounts, contacts and opportunities in id order, so that an export's row order never matters.
+
+    The accounts' order is the grid's, hence the order of the training rows
+    LightGBM sums gradients over and of the predict output; the same export
+    with its rows shuffled must give the same bytes. Run after every check, so
+    that problems and notices number rows as the files do.
+    """
+    out = dict(tables)
+    for name, key in ORDER_KEYS.items():
+        t = out.get(name)
+        if t is not None and len(t) > 1:
+            out[name] = t.sort_values(key, kind="stable", na_position="last").reset_index(drop=True)
+    return out
 
 
 def _normalise_and_match(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:

@@ -111,6 +111,10 @@ class ProblemLog:
             raise DataError(self.problems, folder)
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _rows(mask, values, personal) -> tuple[int, tuple[int, ...], tuple[str, ...]]:
     """Count, example row numbers and example values for a boolean mask."""
     if mask is None:
@@ -121,5 +125,6 @@ def _rows(mask, values, personal) -> tuple[int, tuple[int, ...], tuple[str, ...]
     shown: tuple[str, ...] = ()
     if values is not None and not personal:
         vals = np.asarray(values, dtype=object)[first]
-        shown = tuple("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in vals)
+        # A value is quoted, never echoed whole: a 10 MB cell would bury the message.
+        shown = tuple("" if v is None or (isinstance(v, float) and np.isnan(v)) else _clip(str(v)) for v in vals)
     return int(idx.size), tuple(int(i) + 1 for i in first), shown

@@ -115,8 +115,16 @@ def window_sum(grid: Grid, ev: Events, days: float | None, values=None, offset_d
     lo, hi = covered(grid, ev, days, offset_days)
     w = np.ones(len(ev)) if values is None else np.nan_to_num(np.asarray(values, dtype=float))
     width = k + 1
-    diff = np.bincount(ev.row * width + lo, weights=w, minlength=n * width)
-    diff -= np.bincount(ev.row * width + hi, weights=w, minlength=n * width)
+    start, stop = ev.row * width + lo, ev.row * width + hi
+    if values is not None:
+        # Float addition is not associative: add each bin's values in an order set
+        # by content (bin, then value), not by the rows' order in the export.
+        by_start, by_stop = np.lexsort((w, start)), np.lexsort((w, stop))
+        diff = np.bincount(start[by_start], weights=w[by_start], minlength=n * width)
+        diff -= np.bincount(stop[by_stop], weights=w[by_stop], minlength=n * width)
+        return np.cumsum(diff.reshape(n, width), axis=1)[:, :k]
+    diff = np.bincount(start, weights=w, minlength=n * width)
+    diff -= np.bincount(stop, weights=w, minlength=n * width)
     return np.cumsum(diff.reshape(n, width), axis=1)[:, :k]
 
 

@@ -251,11 +251,13 @@ def cmd_features(args: argparse.Namespace) -> int:
     from mqa.features.build import build_features
     from mqa.features.files import output_suffix, write_frame
     from mqa.features.history import read_history
+    from mqa.features.outputs import check_output
     from mqa.features.snapshots import parse_as_of
 
     out = Path(args.out)
     try:
         output_suffix(out)
+        check_output(out, "--out", data=args.data, inputs=[args.config])
         as_of = parse_as_of(args.as_of) if args.as_of else None
     except ValueError as exc:
         raise UserError(f"mqa features: {exc}") from None
@@ -276,7 +278,7 @@ def cmd_features(args: argparse.Namespace) -> int:
             rows = build_features(history, as_of=as_of, settings=settings, all_rows=args.all_rows)
         except ValueError as exc:
             raise UserError(f"mqa features: {exc}") from None
-    write_frame(rows, out)
+    _write(write_frame, rows, out, "features")
     seconds = time.perf_counter() - t0
     labeled = rows["label"].notna()
     dates = rows["as_of"].nunique()
@@ -290,12 +292,29 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mqa.features.history import read_history
+    from mqa.features.outputs import check_output
+    from mqa.train.bundle import check_destination
     from mqa.train.pipeline import train_model
     from mqa.train.report import render
     from mqa.train.settings import train_settings
 
     config, settings = _configured(args)
     tsettings = train_settings(config)
+    # Everything that can be refused is refused before hours of training.
+    try:
+        for folder in ([Path(args.out)] if args.out else [Path("models")]):
+            check_output(folder, "--out", data=args.data, inputs=[args.config], folder=True)
+        if args.out:
+            check_destination(args.out)
+    except ValueError as exc:
+        raise UserError(f"mqa train: {exc}") from None
+    if not args.no_mlflow:
+        from mqa.train.tracking import check_reachable, tracking_uri
+
+        try:
+            check_reachable(tracking_uri(tsettings))
+        except ValueError as exc:
+            raise UserError(f"mqa train: {exc}") from None
     t0 = time.perf_counter()
     history = read_history(args.data, config=config, purpose="train")
     try:
@@ -305,14 +324,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     bundle = run.bundle
     html = render(run, tsettings)
     out = Path(args.out) if args.out else Path("models") / bundle.version
-    bundle.save(out, report_html=html)
+    try:
+        bundle.save(out, report_html=html)
+    except ValueError as exc:
+        raise UserError(f"mqa train: {exc}") from None
     for line in train_summary(run, args.data, history):
         print(line)
     print(f"Model {bundle.version} written to {out} in {time.perf_counter() - t0:.0f} s (report: {out / 'report.html'}).")
     if not args.no_mlflow:
-        from mqa.train.tracking import log_run, tracking_uri
+        from mqa.train.tracking import log_run
 
-        promotion = log_run(run, out, html, tsettings, history, force=args.promote_anyway)
+        try:
+            promotion = log_run(run, out, html, tsettings, history, force=args.promote_anyway)
+        except ValueError as exc:
+            raise UserError(f"mqa train: the model bundle was written to {out}, but it was not logged to MLflow: {exc}. "
+                            f"The bundle works as it is (mqa predict --model {out}); fix MLflow and train again to "
+                            "register it") from None
         print(f"MLflow ({tracking_uri(tsettings)}): {promotion}")
     return 0
 
@@ -408,11 +435,15 @@ def _model_for(args: argparse.Namespace, command: str):
 def cmd_predict(args: argparse.Namespace) -> int:
     from mqa.features.files import output_suffix, write_frame
     from mqa.features.history import read_history
+    from mqa.features.outputs import check_output, printable
     from mqa.predict.batch import predict_history, read_previous
 
     out = Path(args.out)
     try:
         output_suffix(out)
+        check_output(out, "--out", data=args.data, inputs=[args.previous, args.config])
+        if Path(args.model).exists():
+            check_output(out, "--out", data=args.model, data_label="the model bundle")
         previous = read_previous(args.previous) if args.previous else None
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
@@ -421,9 +452,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.engine == "spark":
         engine, session, history = _spark_history(args, config, "predict", "predict")
+        bundle = _model_for(args, "predict")
     else:
+        bundle = _model_for(args, "predict")  # a bad --model is refused before the history is read
         history = read_history(args.data, config=config, purpose="predict")
-    bundle = _model_for(args, "predict")
     try:
         if args.engine == "spark":
             try:
@@ -435,7 +467,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             result = predict_history(history, bundle, as_of, previous=previous)
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
-    write_frame(result, out)
+    _write(write_frame, result, out, "predict")
     counts = result["status"].value_counts()
     scored = int(counts.get("scored", 0))
     print(f"Scored {scored:,} accounts at {as_of:%Y-%m-%d} with model {bundle.version} in {time.perf_counter() - t0:.1f} s "
@@ -451,9 +483,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"Top {len(top)} MQAs:")
         for r in top.itertuples():
             name = names.get(r.account_id)
-            label = f"{r.account_id} ({name})" if isinstance(name, str) else r.account_id
+            # Names and ids come from the data: no escape sequence reaches the terminal.
+            label = f"{printable(r.account_id)} ({printable(name)})" if isinstance(name, str) else printable(r.account_id)
             new = " NEW" if r.became_mqa is True else ""
-            print(f"  {r.score:5.1f}  {label}{new}: " + "; ".join(x["text"] for x in json.loads(r.reasons)[:3]))
+            print(f"  {r.score:5.1f}  {label}{new}: " + "; ".join(printable(x["text"]) for x in json.loads(r.reasons)[:3]))
     return 0
 
 
@@ -463,19 +496,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from mqa.features.history import read_history
+    from mqa.features.outputs import printable
     from mqa.predict.batch import predict_history, score_change
 
     as_of = _one_date(args.as_of, "explain")
     config, _ = _configured(args)
-    history = read_history(args.data, config=config, purpose="predict")
     bundle = _model_for(args, "explain")
+    history = read_history(args.data, config=config, purpose="predict")
     earlier = as_of - pd.Timedelta(days=bundle.settings.step_days)
     try:
         now = predict_history(history, bundle, as_of, accounts=[args.account]).iloc[0]
         then = predict_history(history, bundle, earlier, accounts=[args.account]).iloc[0]
     except ValueError as exc:
         raise UserError(f"mqa explain: {exc}") from None
-    print(f"Account {args.account} at {as_of:%Y-%m-%d} (model {bundle.version}):")
+    print(f"Account {printable(args.account)} at {as_of:%Y-%m-%d} (model {bundle.version}):")
     if now["status"] != "scored":
         print(f"  not scored: {now['status'].replace('_', ' ')}.")
         return 0
@@ -483,7 +517,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
           f"{bundle.settings.horizon_days} days {now['probability']:.1%}; MQA at {bundle.cutoff:g}: {'yes' if now['is_mqa'] else 'no'}.")
     print("  drivers:")
     for r in json.loads(now["reasons"]):
-        print(f"    {'+' if r['contribution'] > 0 else '-'} {r['text']} ({r['contribution']:+.2f})")
+        print(f"    {'+' if r['contribution'] > 0 else '-'} {printable(r['text'])} ({r['contribution']:+.2f})")
     shares = json.loads(now["family_contributions"])
     print("  by family: " + ", ".join(f"{k} {v['share']:.0%}" for k, v in shares.items()))
     if not now["is_mqa"]:
@@ -493,21 +527,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"  since {earlier:%Y-%m-%d}: score {then['score']:.1f} -> {now['score']:.1f}.")
             print("  what moved it most:")
             for r in score_change(history, bundle, args.account, earlier, as_of).itertuples():
-                print(f"    {r.delta:+.2f}: {r.now}" + (f" (was: {r.then})" if r.then != r.now else ""))
+                print(f"    {r.delta:+.2f}: {printable(r.now)}" + (f" (was: {printable(r.then)})" if r.then != r.now else ""))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from mqa.features.history import read_history
-    from mqa.predict.report import ReportSettings, read_scores, render_report, write_report
+    from mqa.features.outputs import check_output
+    from mqa.predict.report import (
+        ReportSettings,
+        check_report_folder,
+        read_scores,
+        render_report,
+        write_report,
+    )
     from mqa.train.settings import train_settings
 
     if args.near < 0:
         raise UserError(f"mqa report: --near must be 0 or more, got {args.near}")
+    inputs = [args.scores] + list(args.earlier or [])
+    try:
+        check_output(args.out, "--out", data=args.data, inputs=inputs + [args.config], folder=True)
+        check_report_folder(args.out)
+    except (ValueError, FileExistsError) as exc:
+        raise UserError(f"mqa report: {exc}") from None
     config, fsettings = _configured(args)
     t0 = time.perf_counter()
     try:
-        scores = read_scores([args.scores] + list(args.earlier or []))
+        scores = read_scores(inputs)
     except ValueError as exc:
         raise UserError(f"mqa report: --scores/--earlier {exc}") from None
     if args.model:
@@ -534,17 +581,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(write, frame, out: Path, command: str) -> None:
+    """Write an output file; an operating-system refusal becomes the command's message."""
+    from mqa.features.outputs import OutputError
+
+    try:
+        write(frame, out)
+    except OutputError as exc:
+        raise UserError(f"mqa {command}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``mqa`` command; returns the exit status."""
     from mqa.features.config import ConfigError
+    from mqa.features.outputs import OutputError, printable
     from mqa.features.problems import DataError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, ConfigError, UserError) as exc:
-        print(str(exc), file=sys.stderr)
+    except (DataError, ConfigError, UserError, OutputError) as exc:
+        # Messages quote the user's data: no control character reaches the terminal.
+        print(printable(str(exc), newlines=True), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("mqa: interrupted; nothing was written.", file=sys.stderr)
@@ -557,6 +616,11 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(printable(f"mqa {args.command}: {where}{exc.strerror or exc}; check the path and its permissions. "
+                        "Nothing was written."), file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

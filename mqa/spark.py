@@ -77,6 +77,7 @@ from mqa.features.history import (
     _note_activity_matching,
     _typed_table,
     _unknown_types_message,
+    canonical_order,
     table_for,
 )
 from mqa.features.matching import MATCH_ORDER, MatchReport, match_activities
@@ -418,6 +419,7 @@ def _match_small_tables(tables: dict[str, pd.DataFrame]) -> _SmallTables:
     shape = match_activities(_clean_activities(tables["activities"], ProblemLog()), contacts, account_ids, index, MatchReport())
     report.activities_by_method = {m: 0 for m in MATCH_ORDER}
     tables["contacts"] = contacts.drop(columns=["given_account_id"])
+    tables = canonical_order(tables)  # as read_history orders them
     return _SmallTables(tables, contacts, account_ids, index, report, head_log, tail_log, dict(shape.dtypes))
 
 

@@ -37,6 +37,9 @@ from .explain import contributions, family_contributions, reasons, richer_senten
 CHUNK_SIZE = 20_000
 OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "is_customer", "probability", "score", "tier", "is_mqa",
                   "became_mqa", "reasons", "family_contributions")
+# How the output's columns read back from CSV (every other column is text).
+NUMBER_COLUMNS = ("probability", "score")
+FLAG_COLUMNS = ("is_customer", "is_mqa", "became_mqa")
 
 def check_features(bundle: ModelBundle, history: History) -> None:
     """Refuse a model whose features this version cannot compute or this history cannot feed.
@@ -104,7 +107,7 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
 
     Returns
     -------
-    DataFrame with :data:`OUTPUT_COLUMNS`, in the accounts table's order.
+    DataFrame with :data:`OUTPUT_COLUMNS`, in account_id order (the accounts table is ordered by id when read).
     """
     check_features(bundle, history)
     rows = build_features(history, as_of=[as_of], settings=bundle.settings, all_rows=True,
@@ -210,11 +213,13 @@ def read_previous(path) -> pd.DataFrame:
     """An earlier prediction output (Parquet or CSV), checked for the columns ``became_mqa`` needs."""
     from pathlib import Path
 
+    from mqa.features.files import read_output
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"--previous {path}: no such file; pass an earlier output of 'mqa predict'")
     try:
-        prev = pd.read_parquet(path) if path.name.lower().endswith(".parquet") else pd.read_csv(path, dtype={"account_id": str})
+        prev = read_output(path, numbers=NUMBER_COLUMNS, flags=FLAG_COLUMNS)
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
         raise ValueError(f"--previous {path}: not a readable Parquet or CSV file ({str(exc).splitlines()[0]})") from None
     lacking = [c for c in ("account_id", "is_mqa") if c not in prev.columns]

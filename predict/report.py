@@ -37,13 +37,16 @@ from pygal.style import Style
 
 from mqa import __version__
 from mqa.features.config import DEFAULT_COMMITTEE, FeatureSettings
+from mqa.features.files import read_output
+from mqa.features.outputs import OutputError, TEMP_PREFIX, csv_safe, clean_leftovers, file_mode, temp_folder
 from mqa.features.history import History
 from mqa.features.snapshots import SCORED
 
+from .batch import FLAG_COLUMNS, NUMBER_COLUMNS
 from .handoff import INTENT_DAYS, PEOPLE_DAYS, SIGNAL_DAYS, Handoff, first_step, handoffs
 
 REQUIRED_COLUMNS = ("account_id", "as_of", "status", "score", "tier", "is_mqa", "reasons", "family_contributions")
-MARKER = ".mqa-report"  # marks a folder this command wrote, so a re-run may replace it
+MARKER = ".mqa-report"  # the listing of the files a report wrote: a re-run replaces those and nothing else
 NEAR_CUTOFF = 20
 TREND_POINTS = 8
 TIER_LABELS = {"mqa": "MQA", "targeted": "Targeted", "nurture": "Nurture"}
@@ -112,8 +115,7 @@ def read_scores(paths) -> pd.DataFrame:
         if not path.is_file():
             raise ValueError(f"{path}: no such file; pass the output of 'mqa predict --out FILE'")
         try:
-            frame = (pd.read_parquet(path) if path.name.lower().endswith(".parquet")
-                     else pd.read_csv(path, dtype={"account_id": "str", "reasons": "str", "family_contributions": "str"}))
+            frame = read_output(path, numbers=NUMBER_COLUMNS, flags=FLAG_COLUMNS)
         except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
             raise ValueError(f"{path}: not a readable Parquet or CSV file ({str(exc).splitlines()[0]})") from None
         lacking = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -217,42 +219,108 @@ def render_report(scores: pd.DataFrame, history: History, settings: ReportSettin
     summary = pd.DataFrame([rows[a]["summary"] for a in listed.index],
                            columns=["account_id", "name", "owner", "as_of", "score", "tier", "is_mqa", "became_mqa",
                                     "reason_1", "reason_2", "reason_3", "page"])
-    files["summary.csv"] = summary.to_csv(index=False, lineterminator="\n")
+    # Names, owners and reasons come from the data: inert for a spreadsheet.
+    files["summary.csv"] = csv_safe(summary).to_csv(index=False, lineterminator="\n")
     files["summary.md"] = _markdown(summary, as_of)
     return Report(files=files, pages=len(page_ids), listed=len(listed), as_of=as_of)
 
 
 def write_report(report: Report, out: str | Path) -> Path:
-    """Write the report folder all at once: a crash leaves the previous report (or nothing), never half of one.
+    """Write the report's files into ``out``, replacing only files an earlier report wrote there.
+
+    Every file is first written to a staging folder and then renamed into
+    place, the digest last, so no file is ever half written. ``out`` keeps a
+    listing of the files the report wrote (:data:`MARKER`); a later report
+    removes the files of that listing it no longer writes, and nothing else:
+    a file the user put in the folder stays.
 
     Raises
     ------
     FileExistsError
-        ``out`` exists, is not empty, and is not a report this command wrote.
+        ``out`` is a file, or a folder with other files that no report wrote,
+        or a file the report would write is not one an earlier report wrote.
+    OutputError
+        The operating system refused a write (read-only, disk full, ...).
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+    listed = check_report_folder(out)
+    clashes = sorted(rel for rel in report.files if rel not in listed and (out / rel).exists())
+    if clashes:
+        raise FileExistsError(f"--out {out}: already holds {', '.join(clashes[:3])}{', ...' if len(clashes) > 3 else ''}, "
+                              "which no earlier report wrote; move it away or pass another folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(out)
+        staging = temp_folder(out, "report-")
+    except OSError as exc:
+        raise OutputError(_os_message(exc, out)) from None
+    mode = file_mode()
+    try:
+        for rel, text in report.files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_text(text, encoding="utf-8")
+            os.chmod(staging / rel, mode)
+        names = sorted(report.files, key=lambda rel: (rel == "index.html", rel))
+        (out / "accounts").mkdir(exist_ok=True)
+        for rel in names:
+            os.replace(staging / rel, out / rel)
+        for rel in sorted(listed - set(report.files)):
+            try:
+                (out / rel).unlink()
+            except FileNotFoundError:
+                pass
+        listing = out / MARKER
+        listing_tmp = staging / MARKER
+        listing_tmp.write_text(json.dumps({"written_by": f"mqa {__version__}", "files": sorted(report.files)}, indent=1),
+                               encoding="utf-8")
+        os.chmod(listing_tmp, mode)
+        os.replace(listing_tmp, listing)
+    except OSError as exc:
+        raise OutputError(_os_message(exc, out)) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def check_report_folder(out: str | Path) -> set[str]:
+    """The files an earlier report wrote in ``out`` (empty for a new or empty folder).
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` is a file, or a folder of files no report wrote.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out}: is a file, not a folder; pass a new or empty folder")
+    listed = _listing(out)
+    if listed is None:
         raise FileExistsError(f"--out {out}: exists and is not a report folder written by 'mqa report'; "
                               "pass a new or empty folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+    return listed
+
+
+def _os_message(exc: OSError, out: Path) -> str:
+    from mqa.features.outputs import os_error_message
+
+    return os_error_message(exc, out, "files already in the folder were left as they were")
+
+
+def _listing(out: Path) -> set[str] | None:
+    """The files an earlier report wrote in ``out``: empty for a new or empty folder, None for a folder of other files."""
+    if not out.exists():
+        return set()
+    entries = [p for p in out.iterdir() if not p.name.startswith(TEMP_PREFIX)]
+    marker = out / MARKER
+    if not marker.exists():
+        return set() if not entries else None
     try:
-        (staging / "accounts").mkdir(parents=True)
-        for rel, text in report.files.items():
-            (staging / rel).write_text(text, encoding="utf-8")
-        (staging / MARKER).write_text(f"written by mqa {__version__}\n", encoding="utf-8")
-        if out.exists():
-            out.rename(old)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if old.exists() and not out.exists():
-            old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return out
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        return {str(rel) for rel in data["files"] if ".." not in Path(str(rel)).parts and not Path(str(rel)).is_absolute()}
+    except (ValueError, KeyError, TypeError):
+        # A report of an earlier mqa version marked its folder without a listing: its own files follow these names.
+        own = [p.relative_to(out).as_posix() for p in out.glob("accounts/*.html")]
+        return set(own) | {name for name in ("index.html", "summary.csv", "summary.md") if (out / name).exists()}
 
 
 def page_name(account_id: str) -> str:

@@ -290,8 +290,8 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(tmp_path):
         from mqa.cli import main
         sys.exit(main(sys.argv[1:]))
     """)
-    for command in (["features"], ["predict", "--model", str(tmp_path), "--as-of", "2026-06-16"]):
-        result = subprocess.run([sys.executable, "-c", code, *command, "--data", str(tmp_path), "--engine", "spark",
+    for command in (["features"], ["predict", "--model", str(tmp_path / "model"), "--as-of", "2026-06-16"]):
+        result = subprocess.run([sys.executable, "-c", code, *command, "--data", str(tmp_path / "data"), "--engine", "spark",
                                  "--out", str(tmp_path / "out.parquet")], capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 2
         assert "install the spark extra: pip install -e '.[spark]'" in result.stderr

@@ -27,8 +27,8 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from filelock import FileLock, Timeout
 from mlflow import MlflowClient
-
 from mqa.features.build import build_features
 
 from .baselines import fold_auc
@@ -38,10 +38,20 @@ from .settings import TrainSettings
 
 # Batch jobs and CI logs do not want MLflow's download progress bars.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# A tracking server that does not answer must fail in seconds, not after
+# MLflow's default 120 s timeout times 7 retries with backoff (about 4 minutes).
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 DEFAULT_URI = "sqlite:///mlflow.db"
+LOCK_SECONDS = 900  # how long a run waits for another one logging to the same local store
+
+
+class TrackingError(ValueError):
+    """MLflow cannot be reached or refused a step; the message names the store and the fix."""
 
 
 class ReadinessModel(mlflow.pyfunc.PythonModel):
@@ -90,16 +100,28 @@ class Promotion:
 def load_registered_bundle(uri: str, settings: TrainSettings | None = None) -> ModelBundle:
     """The bundle behind an MLflow model URI such as ``models:/mqa-readiness@champion``.
 
+    A local store that does not exist is refused rather than created: an
+    MLflow URI read in the wrong folder must not leave an empty ``mlflow.db``.
+
     Raises
     ------
     ValueError
-        The URI does not resolve to an mqa model.
+        The URI does not resolve to an mqa model, or the store is missing or unreachable.
     """
-    mlflow.set_tracking_uri(tracking_uri(settings or TrainSettings()))
+    store = tracking_uri(settings or TrainSettings())
+    path = local_store(store)
+    if path is not None and not path.exists():
+        raise TrackingError(f"--model {uri}: there is no MLflow store at {path} (tracking URI {store}); run the command "
+                            f"in the folder that holds mlflow.db, set MLFLOW_TRACKING_URI to the store, or pass a bundle folder")
+    check_reachable(store, f"--model {uri}")
+    mlflow.set_tracking_uri(store)
     try:
-        model = mlflow.pyfunc.load_model(uri)
+        with store_lock(store):
+            model = mlflow.pyfunc.load_model(uri)
+    except TrackingError:
+        raise
     except Exception as exc:  # noqa: BLE001 - MLflow raises many types for a bad URI
-        raise ValueError(f"--model {uri}: MLflow could not load it ({str(exc).splitlines()[0]}); "
+        raise ValueError(f"--model {uri}: MLflow could not load it ({_first_line(exc)}); "
                          f"check the name and alias, and MLFLOW_TRACKING_URI") from None
     inner = model.unwrap_python_model()
     if not isinstance(inner, ReadinessModel):
@@ -110,6 +132,76 @@ def load_registered_bundle(uri: str, settings: TrainSettings | None = None) -> M
 def tracking_uri(settings: TrainSettings) -> str:
     """The environment's URI, else the configuration's, else a SQLite file in the working folder."""
     return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking_uri or DEFAULT_URI
+
+
+def local_store(uri: str) -> Path | None:
+    """The file of a local SQLite store (``sqlite:///mlflow.db``), or None for a server or another kind of store."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):]).absolute()
+    return None
+
+
+def store_lock(uri: str):
+    """A lock shared by every mqa process using the local store ``uri``: creating the store and the champion's
+    compare-and-set run under it. A server store serialises on its own side, so it gets a lock that does nothing."""
+    path = local_store(uri)
+    if path is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    lock = FileLock(str(path) + ".lock", timeout=LOCK_SECONDS)
+
+    class _Held:
+        def __enter__(self):
+            try:
+                lock.acquire()
+            except Timeout:
+                raise TrackingError(f"{path}: another mqa run has held the MLflow store's lock ({path}.lock) for "
+                                    f"{LOCK_SECONDS // 60} minutes; wait for it to finish, or remove the lock file if "
+                                    "no mqa run is going") from None
+            except OSError as exc:
+                raise TrackingError(f"{path}.lock: cannot create the MLflow store's lock ({exc.strerror}); run in a "
+                                    "folder you can write to, or set MLFLOW_TRACKING_URI") from None
+            return self
+
+        def __exit__(self, *exc):
+            lock.release()
+            return False
+
+    return _Held()
+
+
+def check_reachable(uri: str, what: str = "MLflow") -> None:
+    """Fail in seconds with a message when the tracking URI is malformed or its server does not answer.
+
+    Raises
+    ------
+    TrackingError
+    """
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme in ("http", "https"):
+        import urllib.error
+        import urllib.request
+
+        timeout = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"))
+        try:
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+        except urllib.error.HTTPError:
+            pass  # it answered: MLflow's own calls will say more
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(f"{what}: the MLflow tracking server {uri} does not answer ({reason}); start it, fix "
+                                f"MLFLOW_TRACKING_URI, or pass --no-mlflow to train without tracking") from None
+    elif scheme not in ("sqlite", "file", "databricks", "postgresql", "mysql", "mssql", "uc", "databricks-uc") and \
+            not (scheme == "" and uri.startswith("/")):
+        raise TrackingError(f"{what}: MLFLOW_TRACKING_URI {uri!r} is not a tracking URI MLflow knows (such as "
+                            f"sqlite:///mlflow.db or http://host:5000); fix it or unset it")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= 200 else line[:199] + "…"
 
 
 def requirements() -> list[str]:
@@ -138,7 +230,23 @@ def log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: Trai
     force : bool
         Promote even a model that does not beat the best baseline beyond noise.
     """
-    mlflow.set_tracking_uri(tracking_uri(settings))
+    uri = tracking_uri(settings)
+    check_reachable(uri)
+    mlflow.set_tracking_uri(uri)
+    # Two first runs at once would both migrate a new SQLite store, and two
+    # promotions at once would both read the old champion: one at a time.
+    with store_lock(uri):
+        try:
+            return _log_run(run, bundle_dir, report_html, settings, history, force)
+        except (TrackingError, ValueError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - MLflow's and SQLAlchemy's errors have no common base
+            raise TrackingError(f"MLflow ({uri}) refused to log the run ({_first_line(exc)}); check the store, or "
+                                "set MLFLOW_TRACKING_URI to another one") from None
+
+
+def _log_run(run: TrainingRun, bundle_dir: Path, report_html: str, settings: TrainSettings,
+             history, force: bool) -> Promotion:
     mlflow.set_experiment(settings.experiment)
     b = run.bundle
     metrics = {k: float(v) for k, v in run.evaluation["test"].items() if isinstance(v, (int, float, np.floating))}
