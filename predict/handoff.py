@@ -145,27 +145,53 @@ def _records(frame: pd.DataFrame, out: dict[str, Handoff], attr: str, limit: int
             bucket.append(row)
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    """Text cells with every missing or empty value as "" (never "nan" or "None" on a page)."""
+    text = values.astype("str")
+    return text.where(text.notna() & (text.str.strip() != ""), "").str.strip().astype(object)
+
+
+def person_of(acts: pd.DataFrame, contacts: pd.DataFrame) -> pd.Series:
+    """Who did each activity: its contact, else the contact whose email it carries, else ``email:<address>``.
+
+    Contacts sharing an email: the earliest created (then the smallest id) is
+    the person, as in the features' :class:`~mqa.features.context.ActivityCodes`,
+    so a page never lists one person twice (once by name, once by address).
+    """
+    ranked = contacts.sort_values(["created_at", "contact_id"], na_position="last", kind="stable")
+    ranked = ranked[ranked["email"].notna().to_numpy(dtype=bool)]
+    by_email = ranked.assign(_e=ranked["email"].str.lower()).drop_duplicates("_e").set_index("_e")["contact_id"]
+    email = acts["email"].str.lower()
+    return acts["contact_id"].fillna(email.map(by_email)).fillna("email:" + email)
+
+
 def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: dict[str, Handoff]) -> None:
     known = acts["contact_id"].notna() | acts["email"].notna()
     for acct, n in acts.loc[~known.to_numpy(dtype=bool), "account_id"].value_counts().items():
         out[acct].anonymous = int(n)
     acts = acts[known.to_numpy(dtype=bool)]
-    # A person is a contact record, or an email address the CRM has no record for.
-    person = acts["contact_id"].fillna("email:" + acts["email"].str.lower())
+    person = person_of(acts, contacts)
     g = pd.DataFrame({"account_id": acts["account_id"], "person": person, "timestamp": acts["timestamp"]})
     per = g.groupby(["account_id", "person"], sort=False).agg(activities=("timestamp", "size"), last=("timestamp", "max")).reset_index()
     info = contacts.drop_duplicates("contact_id").set_index("contact_id")
     cid = per["person"].where(~per["person"].str.startswith("email:"))
-    # astype: with no contacts the lookups come back as floats, which cannot hold the fill text.
-    per["name"] = cid.map(info["name"]).astype("str").fillna(per["person"].str.removeprefix("email:").where(cid.isna()))
-    per["name"] = per["name"].fillna("(contact " + per["person"] + ", no name in contacts)")
-    per["title"] = cid.map(info["title"]).astype("str")
-    per["seniority"] = cid.map(info["seniority"]).astype("str")
-    per["department"] = cid.map(info["department"]).astype("str")
+    address = per["person"].str.removeprefix("email:").where(cid.isna())
+
+    def field_of(column: str) -> pd.Series:
+        col = info[column] if column in info else pd.Series(pd.NA, index=info.index, dtype="str")
+        return _blank(cid.map(col))
+
+    per["name"] = field_of("name")
+    per["name"] = per["name"].where(per["name"] != "", _blank(address))
+    per["name"] = per["name"].where(per["name"] != "", "(contact " + per["person"].astype(object) + ", no name in contacts)")
+    per["email"] = field_of("email")
+    per["email"] = per["email"].where(per["email"] != "", _blank(address))
+    for column in ("title", "seniority", "department", "phone", "linkedin_url"):
+        per[column] = field_of(column)
     rank = per["seniority"].map({s: i for i, s in enumerate(SENIORITY_ORDER)}).fillna(len(SENIORITY_ORDER))
     per = per.assign(_rank=rank).sort_values(["account_id", "_rank", "activities", "last", "person"],
                                              ascending=[True, True, False, False, True], kind="stable")
-    per["seniority"] = per["seniority"].map(SENIORITY_WORDS).astype("str").fillna(per["seniority"])
+    per["seniority"] = per["seniority"].map(lambda v: SENIORITY_WORDS.get(v, v)).astype(object)
     per["last"] = per["last"].dt.strftime("%Y-%m-%d")
     # Who did the hot things last (a demo request, a pricing visit, a trial): the person to call first.
     hot = g.assign(type=acts["type"].to_numpy())
@@ -175,11 +201,12 @@ def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: di
     for acct, kind, name, title, when in zip(hot["account_id"], hot["type"], hot["name"], hot["title"], hot["timestamp"]):
         out[acct].hot[kind] = {"name": name, "title": title if isinstance(title, str) else "", "date": f"{when:%Y-%m-%d}"}
     counts = per["account_id"].value_counts()
-    _records(per[["account_id", "name", "title", "seniority", "department", "activities", "last"]], out, "people", MAX_PEOPLE)
+    _records(per[["account_id", "name", "title", "seniority", "department", "email", "phone", "linkedin_url",
+                  "activities", "last"]], out, "people", MAX_PEOPLE)
     for acct, n in counts.items():
         out[acct].more_people = max(int(n) - MAX_PEOPLE, 0)
     # Buying roles nobody engaged from (departments as the contacts table or their titles give them).
-    engaged = per.dropna(subset=["department"]).groupby("account_id")["department"].agg(set)
+    engaged = per[per["department"] != ""].groupby("account_id")["department"].agg(set)
     for acct, h in out.items():
         have = engaged.get(acct, set())
         h.missing_roles = [ROLE_WORDS.get(role, role.replace("_", " ")) for role, deps in committee.items()

@@ -74,10 +74,34 @@ def test_people_are_those_engaged_in_the_window_most_senior_first(small):
     assert [p["name"] for p in h.people] == ["Ann Archer", "Bob Baker", "dee@acme.com"]
     assert [p["activities"] for p in h.people] == [2, 2, 1]
     assert h.people[0] == {"name": "Ann Archer", "title": "VP of Engineering", "seniority": "VP",
-                           "department": "engineering", "activities": 2, "last": "2024-03-04"}
+                           "department": "engineering", "email": "ann@acme.com", "phone": "", "linkedin_url": "",
+                           "activities": 2, "last": "2024-03-04"}
+    # Known only by an address: blank where the contacts table has nothing, never "nan".
+    assert h.people[2] == {"name": "dee@acme.com", "title": "", "seniority": "", "department": "",
+                           "email": "dee@acme.com", "phone": "", "linkedin_url": "", "activities": 1, "last": "2024-03-02"}
     assert h.anonymous == 1
     # Engineering and procurement engaged; nobody from the executive team, finance or the business.
     assert h.missing_text == "No one from the executive team, finance or the business teams (marketing, sales or operations) yet."
+
+
+def test_an_email_only_activity_of_a_contact_is_that_contact(tmp_path):
+    tables = dict(TABLES)
+    tables["contacts"] = """
+        contact_id,account_id,name,email,title,seniority,department,phone,linkedin_url,created_at
+        C1,A1,Ann Archer,ann@acme.com,VP of Engineering,vp,engineering,+1 555 0100,https://linkedin.com/in/ann,2024-01-01
+        C2,A1,Bob Baker,bob@acme.com,,,,,,2024-01-01
+    """
+    tables["activities"] = """
+        activity_id,timestamp,type,contact_id,account_id,email,url,minutes
+        E1,2024-03-01,web_visit,C1,,,https://vendor.com/blog/a,
+        E2,2024-03-02,email_click,,,Ann@Acme.com,https://vendor.com/blog/b,
+        E3,2024-03-03,email_open,,,bob@acme.com,,
+    """
+    h = handoffs(read_history(write_tables(tmp_path / "h", tables)), ["A1"], AS_OF)["A1"]
+    assert [(p["name"], p["activities"]) for p in h.people] == [("Ann Archer", 2), ("Bob Baker", 1)]
+    assert (h.people[0]["phone"], h.people[0]["linkedin_url"]) == ("+1 555 0100", "https://linkedin.com/in/ann")
+    assert h.people[1] == {"name": "Bob Baker", "title": "", "seniority": "", "department": "", "email": "bob@acme.com",
+                           "phone": "", "linkedin_url": "", "activities": 1, "last": "2024-03-03"}
 
 
 def test_content_signals_and_opportunities_are_as_known_at_as_of(small):
