@@ -1115,7 +1115,7 @@ def _run_bucket(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:
         from mqa.predict.batch import predict_history
 
         out = predict_history(history, _bundle(spec["bundle"], spec["bundle_key"]), spec["as_of"][0],
-                              previous=previous, progress=False)
+                              previous=previous, progress=False, data_through=spec["data_through"])
     return _to_arrow(out, schema)
 
 
@@ -1174,7 +1174,7 @@ def spark_features(spark: SparkSession, source, as_of=None, settings: FeatureSet
 
 # Spark types of predict_history's columns that are not strings.
 _PREDICT_KINDS = {"as_of": "timestamp", "probability": "double", "score": "double", "is_mqa": "boolean", "became_mqa": "boolean",
-                  "is_customer": "boolean"}
+                  "is_customer": "boolean", "lift": "double", "data_through": "timestamp"}
 
 
 def spark_predict(spark: SparkSession, source, model, as_of, partitions: int | None = None, previous=None,
@@ -1224,8 +1224,16 @@ def spark_predict(spark: SparkSession, source, model, as_of, partitions: int | N
         # The same reading of the earlier output as predict_history's.
         prev = pd.DataFrame({"account_id": prev["account_id"].astype("str"), "is_mqa": prev["is_mqa"].astype("boolean")})
     schema = _output_schema([(name, _PREDICT_KINDS.get(name, "string")) for name in OUTPUT_COLUMNS])
+    # How far the engagement data reaches is the whole history's, not a bucket's.
+    from pyspark.sql import functions as F
+
+    lasts = [history.head.tables[t][c][history.head.tables[t][c] <= stamp].max()
+             for t, c in (("intent", "date"), ("signals", "date")) if len(history.head.tables[t])]
+    lasts.append(history.activities.filter(F.col("timestamp") <= F.lit(stamp.to_pydatetime())).agg(F.max("timestamp")).first()[0])
+    lasts = [pd.Timestamp(t) for t in lasts if t is not None and not pd.isna(t)]
+    through = max((t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")) for t in lasts) if lasts else None
     spec = {"mode": "predict", "as_of": pd.DatetimeIndex([stamp]), "bundle": spark.sparkContext.broadcast(files),
-            "bundle_key": key, "arrow_schema": schema}
+            "bundle_key": key, "arrow_schema": schema, "data_through": through}
     return _partitioned(history, spec, _spark_schema(schema), partitions, previous=prev)
 
 
