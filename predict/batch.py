@@ -13,7 +13,8 @@ One row per account:
 - ``became_mqa``: MQA now and not in the ``previous`` output (missing when no
   previous output is given);
 - ``reasons``: JSON list of the strongest drivers (see :mod:`mqa.predict.explain`);
-- ``family_contributions``: JSON of each family's log-odds and share;
+- ``family_contributions``: JSON of each family's log-odds, share, and
+  score points (from a typical account's score to this one's);
 - ``data_through``: the last engagement event (activity, intent, signal) at
   or before as-of; an as-of far past it scores accounts that only went
   unrecorded (see :func:`freshness`).
@@ -195,7 +196,9 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
             out.iloc[at, out.columns.get_loc("reasons")] = reasons(chunk[bundle.features], contrib, bundle.features,
                                                                    details, bundle.settings,
                                                                    bundle.settings.horizon_days).to_numpy()
-            out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(contrib, bundle.features)[1].to_numpy()
+            base = bundle.predict_raw(contrib[:1, -1])["score"].iloc[0]
+            out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(
+                contrib, bundle.features, pred["score"].to_numpy(), base)[1].to_numpy()
             bar.update(len(at))
     if previous is not None:
         before = previous.assign(account_id=previous["account_id"].astype("str")).drop_duplicates("account_id")

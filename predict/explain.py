@@ -40,13 +40,18 @@ def contributions(bundle, X: pd.DataFrame) -> np.ndarray:
     return bundle.booster.predict(X, pred_contrib=True, num_threads=os.cpu_count() or 1)
 
 
-def family_contributions(contrib: np.ndarray, features: list[str]) -> tuple[np.ndarray, pd.Series]:
+def family_contributions(contrib: np.ndarray, features: list[str], score: np.ndarray | None = None,
+                         base_score: float | None = None) -> tuple[np.ndarray, pd.Series]:
     """Signed log-odds per family ``(rows, families)`` and the JSON text of each row.
 
-    The JSON maps each family to its summed contribution (``log_odds``) and its
-    ``share`` of the absolute total, so shares add up to 1. The ``attribute``
-    family is listed only for a model that has attribute features, so a model
-    without declared attributes reports the same families as before them.
+    The JSON maps each family to its summed contribution (``log_odds``), its
+    ``share`` of the absolute total, so shares add up to 1, and, when
+    ``score`` and ``base_score`` (the score of the model's base value, a
+    typical account) are given, its ``points``: the score's distance from the
+    base score split over the families in proportion to their log-odds, so
+    the points add up to ``score - base_score``. The ``attribute`` family is
+    listed only for a model that has attribute features, so a model without
+    declared attributes reports the same families as before them.
     """
     fam = np.array([family_of(f) for f in features])
     families = [f for f in FAMILIES if f != "attribute" or f in fam]
@@ -54,9 +59,18 @@ def family_contributions(contrib: np.ndarray, features: list[str]) -> tuple[np.n
     per = contrib[:, :-1] @ one_hot  # (rows, families) in one matrix product
     total = np.abs(per).sum(axis=1, keepdims=True)
     share = np.divide(np.abs(per), total, out=np.zeros_like(per), where=total > 0)
+    points = None
+    if score is not None and base_score is not None:
+        net = per.sum(axis=1, keepdims=True)
+        gap = (np.asarray(score, dtype=float) - base_score)[:, None]
+        # The score is monotone in the raw output, so gap and net share a sign; a net near zero moves nothing.
+        points = np.divide(per * gap, net, out=np.zeros_like(per), where=np.abs(net) > 1e-9)
     text = pd.Series("{", index=range(len(per)), dtype="str")
     for j, f in enumerate(families):
-        text = text + (", " if j else "") + f'"{f}": {{"log_odds": ' + _num(per[:, j]) + ', "share": ' + _num(share[:, j]) + "}"
+        text = text + (", " if j else "") + f'"{f}": {{"log_odds": ' + _num(per[:, j]) + ', "share": ' + _num(share[:, j])
+        if points is not None:
+            text = text + ', "points": ' + _num(points[:, j], 2)
+        text = text + "}"
     return per, text + "}"
 
 

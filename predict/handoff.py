@@ -213,14 +213,29 @@ def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: di
                            if not have.intersection(deps)]
 
 
-def content_title(paths: pd.Series) -> pd.Series:
-    """A readable name for a page path: '/blog/warehouse-cost-control' -> 'Warehouse cost control (blog)'."""
+ACRONYMS = ("abm", "ai", "api", "b2b", "cdp", "crm", "csv", "dbt", "elt", "etl", "faq", "gdpr", "kpi", "ml", "roi", "saas",
+            "sdk", "seo", "sql", "sso", "ui")
+
+
+def content_title(paths: pd.Series, titles: pd.Series | None = None) -> pd.Series:
+    """A readable name for a page: its ``title`` where the activities give one, else one made from the path.
+
+    '/blog/reverse-etl-explained' -> 'Reverse ETL explained (blog)';
+    '/resources/etl_guide.pdf' -> 'ETL guide (resources)'.
+    """
     parts = paths.str.strip("/").str.split("/")
-    section = parts.str[0].fillna("")
-    leaf = parts.str[-1].fillna("").str.replace(r"[-_]+", " ", regex=True)
+    section = parts.str[0].fillna("").str.replace(r"[-_]+", " ", regex=True)
+    leaf = parts.str[-1].fillna("").str.replace(r"\.(?:pdf|html?|php|aspx?|docx?|pptx?)$", "", regex=True, flags=re.IGNORECASE)
+    leaf = leaf.str.replace(r"[-_]+", " ", regex=True).str.strip()
+    pattern = r"\b(" + "|".join(ACRONYMS) + r")\b"
+    leaf = leaf.str.replace(pattern, lambda m: m.group(1).upper(), regex=True, flags=re.IGNORECASE)
     leaf = leaf.str.slice(0, 1).str.upper() + leaf.str.slice(1)
     titled = leaf.where(parts.str.len() < 2, leaf + " (" + section + ")")
-    return titled.where(leaf != "", "Home page")  # "/" and "" alike
+    titled = titled.where(leaf != "", "Home page")  # "/" and "" alike
+    if titles is not None:
+        given = titles.astype("str").str.strip()
+        titled = given.where(given.notna() & (given != ""), titled)
+    return titled
 
 
 def _content(acts: pd.DataFrame, out: dict[str, Handoff]) -> None:
@@ -229,15 +244,17 @@ def _content(acts: pd.DataFrame, out: dict[str, Handoff]) -> None:
         return
     path = acts["url"].str.extract(r"^(?:[a-z]+://)?[^/?#]*(/[^?#]*)?", flags=re.IGNORECASE)[0].fillna("/")
     who = acts["contact_id"].fillna(acts["email"].str.lower())
+    given = acts["title"] if "title" in acts else pd.Series(pd.NA, index=acts.index, dtype="str")
     g = pd.DataFrame({"account_id": acts["account_id"], "path": path, "verb": acts["type"].map(CONTENT_VERBS),
-                      "who": who, "timestamp": acts["timestamp"]})
+                      "who": who, "timestamp": acts["timestamp"], "given": given.astype("str")})
     per = g.groupby(["account_id", "path", "verb"], sort=False).agg(
-        times=("timestamp", "size"), people=("who", "nunique"), last=("timestamp", "max")).reset_index()
+        times=("timestamp", "size"), people=("who", "nunique"), last=("timestamp", "max"),
+        given=("given", "last")).reset_index()
     # Product screens say "they use it", not "they read it": listed after what they chose to read.
     product = (per["verb"] == CONTENT_VERBS["product_usage"]).astype(int)
     per = per.assign(_p=product).sort_values(["account_id", "_p", "people", "times", "last", "path"],
                                              ascending=[True, True, False, False, False, True], kind="stable")
-    per["title"] = content_title(per["path"])
+    per["title"] = content_title(per["path"], per["given"])
     per["last"] = per["last"].dt.strftime("%Y-%m-%d")
     _records(per[["account_id", "title", "path", "verb", "times", "people", "last"]], out, "content", MAX_CONTENT)
 
@@ -294,7 +311,9 @@ def _both(items: list[str]) -> str:
 
 
 def _happened(reason: dict) -> bool:
-    """The reason's event took place (a count above zero, or a days-since that is known)."""
+    """The reason's event took place recently (a why-now reason; before kinds: a count above zero or a known days-since)."""
+    if "kind" in reason:
+        return reason["kind"] == "why_now"
     value = reason.get("value")
     if not isinstance(value, (int, float)) or np.isnan(value):
         return False
