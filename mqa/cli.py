@@ -348,6 +348,10 @@ def train_summary(run, data, history) -> list[str]:
     if "mqa_precision" in m:
         lines.append(f"MQAs (score >= {b.cutoff:g}): precision {m['mqa_precision']:.1%} "
                      f"[{_ci(m['mqa_precision_low'], m['mqa_precision_high'], '.1%')}], recall {m['mqa_recall']:.1%}.")
+    from mqa.train.evaluate import cutoff_advice
+
+    lines += ["  " + x for x in cutoff_advice(ev["cutoffs"], ev["cutoff_choice"], b.cutoff, b.settings.step_days,
+                                              b.settings.horizon_days)]
     lines.append("Beside transparent baselines on the same rows (ROC-AUC, 95% interval by account; precision at the model's MQA volume):")
     for r in ev["baselines"].itertuples():
         if not r.available:

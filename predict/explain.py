@@ -212,10 +212,18 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
     k = idx.shape[1]
 
     # The feature that speaks for each chosen signal: its member pushing most in the signal's direction.
-    lead = np.empty((n, k), dtype=np.int64)
-    for slot in range(k):
-        signed = c * np.sign(picked[:, slot])[:, None]
-        lead[:, slot] = np.argmax(np.where(gid[None, :] == idx[:, slot][:, None], signed, -np.inf), axis=1)
+    # Per signal, once for all rows: the member pushing up most and the one pushing down most.
+    up_lead = np.empty((n, len(signals)), dtype=np.int64)
+    down_lead = np.empty((n, len(signals)), dtype=np.int64)
+    for g in range(len(signals)):
+        cols = np.flatnonzero(gid == g)
+        if len(cols) == 1:
+            up_lead[:, g] = down_lead[:, g] = cols[0]
+        else:
+            block = c[:, cols]
+            up_lead[:, g] = cols[np.argmax(block, axis=1)]
+            down_lead[:, g] = cols[np.argmin(block, axis=1)]
+    lead = np.where(picked > 0, np.take_along_axis(up_lead, idx, axis=1), np.take_along_axis(down_lead, idx, axis=1))
 
     # Richer sentences by signal (positive reasons only), the first one given winning.
     rich_by_signal: dict[int, np.ndarray] = {}

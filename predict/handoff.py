@@ -32,6 +32,7 @@ MAX_CONTENT = 6
 MAX_OPPORTUNITIES = 5
 
 SENIORITY_ORDER = ("c_level", "vp", "director", "manager", "individual")
+DEPARTMENT_WORDS = {"it": "IT", "hr": "HR"}
 SENIORITY_WORDS = {"c_level": "C-level", "vp": "VP", "director": "Director", "manager": "Manager", "individual": "Individual"}
 ROLE_WORDS = {
     "executive_sponsor": "the executive team",
@@ -201,12 +202,14 @@ def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: di
     for acct, kind, name, title, when in zip(hot["account_id"], hot["type"], hot["name"], hot["title"], hot["timestamp"]):
         out[acct].hot[kind] = {"name": name, "title": title if isinstance(title, str) else "", "date": f"{when:%Y-%m-%d}"}
     counts = per["account_id"].value_counts()
+    # Buying roles nobody engaged from (departments as the contacts table or their titles give them).
+    engaged = per[per["department"] != ""].groupby("account_id")["department"].agg(set)
+    per["department"] = per["department"].map(
+        lambda d: DEPARTMENT_WORDS.get(d, d.replace("_", " ").capitalize())).astype(object)
     _records(per[["account_id", "name", "title", "seniority", "department", "email", "phone", "linkedin_url",
                   "activities", "last"]], out, "people", MAX_PEOPLE)
     for acct, n in counts.items():
         out[acct].more_people = max(int(n) - MAX_PEOPLE, 0)
-    # Buying roles nobody engaged from (departments as the contacts table or their titles give them).
-    engaged = per[per["department"] != ""].groupby("account_id")["department"].agg(set)
     for acct, h in out.items():
         have = engaged.get(acct, set())
         h.missing_roles = [ROLE_WORDS.get(role, role.replace("_", " ")) for role, deps in committee.items()

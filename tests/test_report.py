@@ -75,7 +75,7 @@ def test_people_are_those_engaged_in_the_window_most_senior_first(small):
     assert [p["name"] for p in h.people] == ["Ann Archer", "Bob Baker", "dee@acme.com"]
     assert [p["activities"] for p in h.people] == [2, 2, 1]
     assert h.people[0] == {"name": "Ann Archer", "title": "VP of Engineering", "seniority": "VP",
-                           "department": "engineering", "email": "ann@acme.com", "phone": "", "linkedin_url": "",
+                           "department": "Engineering", "email": "ann@acme.com", "phone": "", "linkedin_url": "",
                            "activities": 2, "last": "2024-03-04"}
     # Known only by an address: blank where the contacts table has nothing, never "nan".
     assert h.people[2] == {"name": "dee@acme.com", "title": "", "seniority": "", "department": "",

@@ -18,6 +18,7 @@ from jinja2 import Environment  # noqa: E402
 
 from mqa.features.build import family_of, feature_spec  # noqa: E402
 
+from .evaluate import cutoff_advice  # noqa: E402
 from .pipeline import TrainingRun  # noqa: E402
 
 TEMPLATE = """<!DOCTYPE html>
@@ -72,10 +73,11 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 
 <h2>Choosing a cutoff</h2>
 <div class="grid"><div class="plot">{{ plots.cutoffs|safe }}</div><div>
-<table><tr><th>cutoff</th><th>MQAs per as-of date</th><th>precision</th><th>recall</th></tr>
-{% for c in cutoffs %}<tr><td>{{ c.cutoff }}</td><td>{{ "%.1f"|format(c.mqas_per_date) }}</td><td>{{ pct(c.precision) }}</td><td>{{ pct(c.recall) }}</td></tr>{% endfor %}</table>
-{% for kind, c in choice.items() %}<p>{% if kind == "capacity" %}Weekly capacity {{ c.weekly_capacity|round(0)|int }} MQAs{% else %}Precision target {{ pct(c.precision_target) }}{% endif %}:
-{% if c.cutoff is not none %}cutoff <b>{{ c.cutoff|round(0)|int }}</b> ({{ "%.1f"|format(c.mqas_per_week) }} MQAs a week).{% else %}no cutoff from 50 to 95 meets it.{% endif %}</p>{% endfor %}
+<table><tr><th>cutoff</th><th>MQAs per as-of date</th><th>precision</th><th>lift</th><th>probability at the cutoff</th><th>recall</th></tr>
+{% for c in cutoffs %}<tr><td>{{ c.cutoff }}</td><td>{{ "{:,}".format(c.mqas_per_date|round|int) }}</td><td>{{ pct(c.precision) }}</td><td>{% if c.lift == c.lift %}{{ "%.1f"|format(c.lift) }}x{% else %}-{% endif %}</td><td>{{ pct(c.probability_at) }}{% if c.lift_at == c.lift_at %} ({{ "%.1f"|format(c.lift_at) }}x){% endif %}</td><td>{{ pct(c.recall) }}</td></tr>{% endfor %}</table>
+{% for line in advice %}<p{% if loop.first %} id="cutoff-advice"{% endif %}>{{ line }}</p>{% endfor %}
+{% for kind, c in choice.items() %}<p>{% if kind == "capacity" %}Weekly capacity {{ c.weekly_capacity|round(0)|int }} MQAs{% elif kind == "lift" %}Minimum lift {{ c.min_lift }}x at the cutoff{% else %}Precision target {{ pct(c.precision_target) }}{% endif %}:
+{% if c.cutoff is not none %}cutoff <b>{{ c.cutoff|round(0)|int }}</b> ({{ "{:,}".format(c.mqas_per_week|round|int) }} MQAs a week).{% else %}no cutoff from 50 to 95 meets it.{% endif %}</p>{% endfor %}
 </div></div>
 
 <h2>Do MQAs do better? (the seed's retrospective check)</h2>
@@ -185,6 +187,8 @@ def render(run: TrainingRun, train_settings) -> str:
         rules_why="; ".join(ev["missing_inputs"].values()) or "their features were not built",
         rules=run.evaluation["rules"].to_dict(orient="records"), rule_settings=train_settings.rules,
         cutoffs=run.evaluation["cutoffs"].to_dict(orient="records"), choice=run.evaluation["cutoff_choice"],
+        advice=cutoff_advice(run.evaluation["cutoffs"], run.evaluation["cutoff_choice"], run.bundle.cutoff,
+                             run.bundle.settings.step_days, run.bundle.settings.horizon_days),
         retro=run.evaluation["retrospective"].to_dict(orient="records"), plots=plots(run),
         search=search, chosen=t["chosen_candidate"],
         versions=", ".join(f"{k} {v}" for k, v in t["versions"].items()),
