@@ -515,9 +515,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 0
     print(f"  score {now['score']:.1f} ({now['tier']}), probability of an opportunity within "
           f"{bundle.settings.horizon_days} days {now['probability']:.1%}; MQA at {bundle.cutoff:g}: {'yes' if now['is_mqa'] else 'no'}.")
-    print("  drivers:")
+    print(f"  about {round(100 * now['probability'])} in 100 accounts like this open an opportunity "
+          f"({now['lift']:.1f}x the average); data through {now['data_through']:%Y-%m-%d}.")
+    print("  drivers (one per signal; log-odds):")
+    labels = {"why_now": "why now", "background": "background", "holds_back": "holds it back"}
     for r in json.loads(now["reasons"]):
-        print(f"    {'+' if r['contribution'] > 0 else '-'} {r['text']} ({r['contribution']:+.2f})")
+        kind = labels.get(r.get("kind"), "up" if r["contribution"] > 0 else "down")
+        print(f"    {'+' if r['contribution'] > 0 else '-'} {kind}: {r['text']} ({r['contribution']:+.2f})")
     shares = json.loads(now["family_contributions"])
     print("  by family: " + ", ".join(f"{k} {v['share']:.0%}" for k, v in shares.items()))
     if not now["is_mqa"]:

@@ -225,15 +225,27 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
             down_lead[:, g] = cols[np.argmin(block, axis=1)]
     lead = np.where(picked > 0, np.take_along_axis(up_lead, idx, axis=1), np.take_along_axis(down_lead, idx, axis=1))
 
-    # Richer sentences by signal (positive reasons only), the first one given winning.
-    rich_by_signal: dict[int, np.ndarray] = {}
-    for f, text in details.items():
-        if f in features:
-            g = gid[features.index(f)]
-            said = text.to_numpy(dtype=object)
-            if g in rich_by_signal:
-                said = np.where(pd.isna(rich_by_signal[g]), said, rich_by_signal[g])
-            rich_by_signal[g] = said
+    # Richer sentences by signal (positive reasons only), the first one given winning. A reason that
+    # says one speaks for the feature it was made from, so its value is the one the sentence states.
+    rich_text: dict[int, np.ndarray] = {}
+    rich_feat: dict[int, np.ndarray] = {}
+    for f, said in details.items():
+        if f not in features:
+            continue
+        j = features.index(f)
+        g = gid[j]
+        said = said.to_numpy(dtype=object)
+        have = ~pd.isna(said)
+        if g in rich_text:
+            free = rich_feat[g] < 0
+            rich_text[g] = np.where(free & have, said, rich_text[g])
+            rich_feat[g] = np.where(free & have, j, rich_feat[g])
+        else:
+            rich_text[g] = np.where(have, said, None)
+            rich_feat[g] = np.where(have, j, -1)
+    for g, fj in rich_feat.items():
+        use = (idx == g) & (picked > 0) & (fj >= 0)[:, None]
+        lead = np.where(use, fj[:, None], lead)
 
     text = np.empty(n * k, dtype=object)
     value = np.empty(n * k, dtype=object)
@@ -249,10 +261,9 @@ def reasons(values: pd.DataFrame, contrib: np.ndarray, features: list[str],
         event = happened(f, col, horizon, settings)
         up = flat_up[pos]
         g = gid[j]
-        if g in rich_by_signal:
-            rich = rich_by_signal[g][rows]
-            use = up & ~pd.isna(rich)
-            said = np.where(use, rich, said)
+        if g in rich_text:
+            use = up & (rich_feat[g][rows] == j)
+            said = np.where(use, rich_text[g][rows], said)
             event = event | use
         # Pushing down although the value states an event: say so, or "up 19 points" under a minus reads false.
         said = np.where(~up & event, said.astype(str) + "; on its own this lowers the score", said)

@@ -194,7 +194,7 @@ def test_explain_cli(world, scored, capsys):
     assert main(args + ["--account", below]) == 0
     out = capsys.readouterr().out
     assert f"Account {below} at 2026-06-16 (model {bundle.version}):" in out
-    assert "MQA at 85: no." in out and "drivers:" in out and "by family: fit" in out
+    assert "MQA at 85: no." in out and "drivers (one per signal; log-odds):" in out and " in 100 accounts like this" in out and "by family: fit" in out
     assert "since 2026-06-02: score" in out and "what moved it most:" in out
     top = s.iloc[-1]["account_id"]
     assert main(args + ["--account", top]) == 0

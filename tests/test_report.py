@@ -17,6 +17,7 @@ import pytest
 from mqa.cli import main
 from mqa.features.history import read_history
 from mqa.predict.handoff import Handoff, content_title, first_step, handoffs
+from mqa.predict.sentences import sentences
 from mqa.predict.report import ReportSettings, page_name, read_scores, render_report
 
 from .conftest import BASE, write_tables
@@ -342,6 +343,8 @@ def test_demo_account_page_in_chromium_shows_score_reason_and_people_without_scr
         assert _above_the_fold(page, selector), f"{selector} is not visible without scrolling at 1366x768"
     assert page.locator("#drivers svg").count() == 1 and page.locator("#trend svg").count() == 1
     assert _overflow(page) == 0
+    # At laptop width the people table is whole, not a box to scroll sideways.
+    assert page.locator("#people .wide").evaluate("e => e.scrollWidth - e.clientWidth") <= 0
     page.close()
 
 
@@ -439,7 +442,15 @@ def test_every_demo_page_is_clean_truthful_and_says_each_signal_once(demo_report
                 assert "account_age" not in r["feature"] and "history" not in r["feature"]
                 if "days_since" in r["feature"]:
                     assert r["value"] <= 90, (account, r)
-            # A plain sentence states the value it stands for; a grouped one names the signal's features.
+            # Each sentence states the value of the feature it speaks for.
+            assert r["feature"] in r["features"]
+            if " people from " in r["text"]:
+                assert r["text"].startswith(f"{r['value']:.0f} people from ") and "contacts_engaged" in r["feature"], r
+            elif r["text"].startswith("intent on '"):
+                assert r["feature"] == "intent__relevant_surging_topics_28d" and r["value"] > 0, r
+            else:
+                value = r["value"] if isinstance(r["value"], str) or r["value"] is None else float(r["value"])
+                assert r["text"].startswith(sentences(r["feature"], [value]).iloc[0]), r
             if r["kind"] == "holds_back" and re.search(r"(?<![-\w])up\b|\d+ \w+ surging", r["text"]):
                 assert r["text"].endswith("on its own this lowers the score"), r
             if "no timing signal" in r["text"].lower() or "no timing" in r["text"].lower():
