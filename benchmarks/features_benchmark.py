@@ -222,6 +222,9 @@ def duckdb_connect(accounts: pd.Index, as_of: pd.DatetimeIndex, acts: pd.DataFra
     })
     accounts_arrow = pa.table({"account_id": pa.array(accounts.to_numpy(dtype=object), pa.string(), from_pandas=True)})
     as_of_arrow = pa.table({"as_of": pa.array(as_of.as_unit("ns").asi8)})
+    # Registered by name (DuckDB would also find the locals by scanning, which linters cannot see).
+    for name, table in (("acts_arrow", acts_arrow), ("accounts_arrow", accounts_arrow), ("as_of_arrow", as_of_arrow)):
+        con.register(name, table)
     con.execute("CREATE TABLE acts AS SELECT * FROM acts_arrow")
     con.execute("CREATE TABLE accounts AS SELECT * FROM accounts_arrow")
     con.execute("CREATE TABLE as_of AS SELECT * FROM as_of_arrow")

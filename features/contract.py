@@ -102,6 +102,9 @@ TABLES: dict[str, Table] = {
             Column("title", STRING),
             Column("seniority", STRING),
             Column("department", STRING),
+            # Shown to reps on the report's people table, nowhere else: never a feature.
+            Column("phone", STRING, personal=True),
+            Column("linkedin_url", STRING, personal=True),
             Column("created_at", TIMESTAMP),
         ),
     ),
@@ -116,6 +119,9 @@ TABLES: dict[str, Table] = {
             Column("email", EMAIL, personal=True),
             Column("url", STRING),
             Column("minutes", NUMBER, minimum=0),
+            # For reps (the report's content list) and never a feature: plain text.
+            Column("title", STRING),
+            Column("topic", STRING),
         ),
     ),
     "intent": Table(

@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="output file: .parquet, .csv or .csv.gz")
     p.add_argument("--previous", metavar="FILE", help="an earlier output of 'mqa predict', to flag accounts that newly became MQAs")
     p.add_argument("--top", type=int, default=0, metavar="N", help="also print the N highest-scored MQAs with their top reasons")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) when --as-of lies more than one step past the last engagement event, instead of warning")
     p.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
                    help="pandas: one machine (default); spark: partitioned by account on the active Spark session or a "
                    "local one (needs the spark extra; see docs/spark.md). Both write the same rows")
@@ -141,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="MODEL", help="bundle folder or MLflow model URI")
     p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date")
     p.add_argument("--account", required=True, metavar="ID", help="the account's id")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) when --as-of lies more than one step past the last engagement event, instead of warning")
     _add_config(p)
     p.set_defaults(func=cmd_explain)
 
@@ -371,6 +375,10 @@ def train_summary(run, data, history) -> list[str]:
     if "mqa_precision" in m:
         lines.append(f"MQAs (score >= {b.cutoff:g}): precision {m['mqa_precision']:.1%} "
                      f"[{_ci(m['mqa_precision_low'], m['mqa_precision_high'], '.1%')}], recall {m['mqa_recall']:.1%}.")
+    from mqa.train.evaluate import cutoff_advice
+
+    lines += ["  " + x for x in cutoff_advice(ev["cutoffs"], ev["cutoff_choice"], b.cutoff, b.settings.step_days,
+                                              b.settings.horizon_days)]
     lines.append("Beside transparent baselines on the same rows (ROC-AUC, 95% interval by account; precision at the model's MQA volume):")
     for r in ev["baselines"].itertuples():
         if not r.available:
@@ -432,6 +440,28 @@ def _model_for(args: argparse.Namespace, command: str):
         raise UserError(f"mqa {command}: {exc}") from None
 
 
+def _check_fresh(history, as_of, bundle, args, command: str) -> None:
+    """Warn (or with --strict refuse) when as-of lies past the end of the engagement data."""
+    from mqa.predict.batch import freshness
+
+    _, warning = freshness(history, as_of, bundle.settings.step_days)
+    _fresh_message(warning, args, command)
+
+
+def _check_fresh_result(result, as_of, bundle, args, command: str) -> None:
+    from mqa.predict.batch import stale_message
+
+    _fresh_message(stale_message(result["data_through"].max(), as_of, bundle.settings.step_days), args, command)
+
+
+def _fresh_message(warning, args, command: str) -> None:
+    if warning is None:
+        return
+    if getattr(args, "strict", False):
+        raise UserError(f"mqa {command}: {warning} (refused: --strict)")
+    print(f"mqa {command}: warning: {warning}.", file=sys.stderr)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from mqa.features.files import output_suffix, write_frame
     from mqa.features.history import read_history
@@ -456,11 +486,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         bundle = _model_for(args, "predict")  # a bad --model is refused before the history is read
         history = read_history(args.data, config=config, purpose="predict")
+    if args.engine != "spark":
+        _check_fresh(history, as_of, bundle, args, "predict")
     try:
         if args.engine == "spark":
             try:
                 result = engine.to_pandas(engine.spark_predict(session, history, bundle, as_of, partitions=args.partitions,
                                                                previous=previous), history)
+                _check_fresh_result(result, as_of, bundle, args, "predict")
             finally:
                 history.unpersist()
         else:
@@ -503,6 +536,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     config, _ = _configured(args)
     bundle = _model_for(args, "explain")
     history = read_history(args.data, config=config, purpose="predict")
+    _check_fresh(history, as_of, bundle, args, "explain")
     earlier = as_of - pd.Timedelta(days=bundle.settings.step_days)
     try:
         now = predict_history(history, bundle, as_of, accounts=[args.account]).iloc[0]
@@ -515,9 +549,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 0
     print(f"  score {now['score']:.1f} ({now['tier']}), probability of an opportunity within "
           f"{bundle.settings.horizon_days} days {now['probability']:.1%}; MQA at {bundle.cutoff:g}: {'yes' if now['is_mqa'] else 'no'}.")
-    print("  drivers:")
+    print(f"  about {round(100 * now['probability'])} in 100 accounts like this open an opportunity "
+          f"({now['lift']:.1f}x the average); data through {now['data_through']:%Y-%m-%d}.")
+    print("  drivers (one per signal; log-odds):")
+    labels = {"why_now": "why now", "background": "background", "holds_back": "holds it back"}
     for r in json.loads(now["reasons"]):
-        print(f"    {'+' if r['contribution'] > 0 else '-'} {printable(r['text'])} ({r['contribution']:+.2f})")
+        kind = labels.get(r.get("kind"), "up" if r["contribution"] > 0 else "down")
+        print(f"    {'+' if r['contribution'] > 0 else '-'} {kind}: {printable(r['text'])} ({r['contribution']:+.2f})")
     shares = json.loads(now["family_contributions"])
     print("  by family: " + ", ".join(f"{k} {v['share']:.0%}" for k, v in shares.items()))
     if not now["is_mqa"]:

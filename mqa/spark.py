@@ -95,7 +95,8 @@ ACCOUNTS_PER_PARTITION = 5_000
 NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
 _ACTIVITIES = c.TABLES["activities"]
-_ACTIVITY_COLUMNS = ("activity_id", "timestamp", "type", "contact_id", "account_id", "email", "url", "minutes", "matched_by")
+_ACTIVITY_COLUMNS = ("activity_id", "timestamp", "type", "contact_id", "account_id", "email", "url", "minutes", "title", "topic",
+                     "matched_by")
 # Typed activities as they leave the chunk pass: timestamps are int64
 # nanoseconds (exact, whatever the session time zone); ``_given`` is the
 # account id the row came with (duplicate resolution orders by it);
@@ -104,7 +105,7 @@ _ACTIVITY_COLUMNS = ("activity_id", "timestamp", "type", "contact_id", "account_
 _TYPED = pa.schema([
     ("activity_id", pa.string()), ("timestamp", pa.int64()), ("type", pa.string()), ("contact_id", pa.string()),
     ("account_id", pa.string()), ("email", pa.string()), ("url", pa.string()), ("minutes", pa.float64()),
-    ("matched_by", pa.string()), ("_given", pa.string()), ("_part", pa.int64()), ("_idx", pa.int64()),
+    ("title", pa.string()), ("topic", pa.string()), ("matched_by", pa.string()), ("_given", pa.string()), ("_part", pa.int64()), ("_idx", pa.int64()),
     ("_meta", pa.string()),
 ])
 _DROPPED = pa.schema([("_pos", pa.int64()), ("activity_id", pa.string()), ("_meta", pa.string())])
@@ -1117,7 +1118,7 @@ def _run_bucket(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:
         from mqa.predict.batch import predict_history
 
         out = predict_history(history, _bundle(spec["bundle"], spec["bundle_key"]), spec["as_of"][0],
-                              previous=previous, progress=False)
+                              previous=previous, progress=False, data_through=spec["data_through"])
     return _to_arrow(out, schema)
 
 
@@ -1176,7 +1177,7 @@ def spark_features(spark: SparkSession, source, as_of=None, settings: FeatureSet
 
 # Spark types of predict_history's columns that are not strings.
 _PREDICT_KINDS = {"as_of": "timestamp", "probability": "double", "score": "double", "is_mqa": "boolean", "became_mqa": "boolean",
-                  "is_customer": "boolean"}
+                  "is_customer": "boolean", "lift": "double", "data_through": "timestamp"}
 
 
 def spark_predict(spark: SparkSession, source, model, as_of, partitions: int | None = None, previous=None,
@@ -1226,8 +1227,19 @@ def spark_predict(spark: SparkSession, source, model, as_of, partitions: int | N
         # The same reading of the earlier output as predict_history's.
         prev = pd.DataFrame({"account_id": prev["account_id"].astype("str"), "is_mqa": prev["is_mqa"].astype("boolean")})
     schema = _output_schema([(name, _PREDICT_KINDS.get(name, "string")) for name in OUTPUT_COLUMNS])
+    # How far the engagement data reaches is the whole history's, not a bucket's.
+    from pyspark.sql import functions as F
+
+    lasts = [history.head.tables[t][c][history.head.tables[t][c] <= stamp].max()
+             for t, c in (("intent", "date"), ("signals", "date")) if len(history.head.tables[t])]
+    # Activities' timestamps travel as int64 nanoseconds (see _TYPED).
+    last_ns = history.activities.filter(F.col("timestamp") <= F.lit(int(stamp.value))).agg(F.max("timestamp")).first()[0]
+    lasts = [pd.Timestamp(t) for t in lasts if t is not None and not pd.isna(t)]
+    if last_ns is not None:
+        lasts.append(pd.Timestamp(int(last_ns), unit="ns", tz="UTC"))
+    through = max((t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")) for t in lasts) if lasts else None
     spec = {"mode": "predict", "as_of": pd.DatetimeIndex([stamp]), "bundle": spark.sparkContext.broadcast(files),
-            "bundle_key": key, "arrow_schema": schema}
+            "bundle_key": key, "arrow_schema": schema, "data_through": through}
     return _partitioned(history, spec, _spark_schema(schema), partitions, previous=prev)
 
 

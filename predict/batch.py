@@ -7,11 +7,17 @@ One row per account:
   ``not_created`` (the account did not exist yet); only scored rows carry a score;
 - ``is_customer``: an opportunity of the account closed won at or before
   as-of, so a team can route expansion MQAs apart from new logos;
-- ``probability`` (calibrated), ``score`` (0-100), ``tier``, ``is_mqa``;
+- ``probability`` (calibrated), ``lift`` (the probability over the training
+  rows' base rate: 2.0 is twice as likely as the average account), ``score``
+  (0-100, a rank: the share of training rows scored lower), ``tier``, ``is_mqa``;
 - ``became_mqa``: MQA now and not in the ``previous`` output (missing when no
   previous output is given);
 - ``reasons``: JSON list of the strongest drivers (see :mod:`mqa.predict.explain`);
-- ``family_contributions``: JSON of each family's log-odds and share.
+- ``family_contributions``: JSON of each family's log-odds, share, and
+  score points (from a typical account's score to this one's);
+- ``data_through``: the last engagement event (activity, intent, signal) at
+  or before as-of; an as-of far past it scores accounts that only went
+  unrecorded (see :func:`freshness`).
 
 Scored rows are explained in chunks, so memory stays bounded by the chunk
 size, and the result does not depend on the chunk size.
@@ -29,17 +35,53 @@ from mqa.features.build import build_features, feature_spec
 from mqa.features.contract import SURGE_THRESHOLD
 from mqa.features.history import History
 from mqa.features.inputs import describe_input, lacking_inputs, provided_inputs
-from mqa.features.snapshots import SCORED
+from mqa.features.snapshots import ENGAGEMENT_STREAMS, SCORED
 from mqa.train.bundle import ModelBundle
 
 from .explain import contributions, family_contributions, reasons, richer_sentences
 
 CHUNK_SIZE = 20_000
-OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "is_customer", "probability", "score", "tier", "is_mqa",
-                  "became_mqa", "reasons", "family_contributions")
+OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "is_customer", "probability", "lift", "score", "tier",
+                  "is_mqa", "became_mqa", "reasons", "family_contributions", "data_through")
 # How the output's columns read back from CSV (every other column is text).
-NUMBER_COLUMNS = ("probability", "score")
+NUMBER_COLUMNS = ("probability", "lift", "score")
 FLAG_COLUMNS = ("is_customer", "is_mqa", "became_mqa")
+
+
+def base_rate(bundle: ModelBundle) -> float:
+    """The share of training rows (out of fold) that opened an opportunity: the "average account" of ``lift``."""
+    metrics = (bundle.training or {}).get("metrics", {}) if isinstance(bundle.training, dict) else {}
+    rate = metrics.get("base_rate")
+    return float(rate) if rate else float("nan")
+
+
+def freshness(history: History, as_of: pd.Timestamp, step_days: int) -> tuple[pd.Timestamp | None, str | None]:
+    """The last engagement event, and a warning when ``as_of`` lies more than a step past it (else None).
+
+    Past the end of the engagement data every account looks quiet and every
+    "days since" grows: the scores describe the export, not the accounts.
+    """
+    through = last_event_at(history, as_of)
+    return through, stale_message(through, as_of, step_days)
+
+
+def last_event_at(history: History, as_of: pd.Timestamp) -> pd.Timestamp | None:
+    """The last engagement event (activity, intent, signal) at or before ``as_of``: what the scores could see."""
+    lasts = [history[t][col] for t, col in ENGAGEMENT_STREAMS]
+    lasts = [s[(s <= as_of).fillna(False).to_numpy(dtype=bool)].max() for s in lasts if len(s)]
+    lasts = [t for t in lasts if t is not None and not pd.isna(t)]
+    return max(lasts) if lasts else None
+
+
+def stale_message(through: pd.Timestamp | None, as_of: pd.Timestamp, step_days: int) -> str | None:
+    """The warning of :func:`freshness` for a known last engagement event (None when fresh enough)."""
+    if through is None or pd.isna(through) or as_of - through <= pd.Timedelta(days=step_days):
+        return None
+    days = (as_of - through).days
+    return (f"--as-of {as_of:%Y-%m-%d} is {days:,} days past the last engagement event in the data "
+                     f"({through:%Y-%m-%d}), more than one step ({step_days} days): accounts look quiet only because "
+                     "nothing after it was recorded. Export fresh data, or score at an as-of on or before "
+                     f"{through + pd.Timedelta(days=step_days):%Y-%m-%d}")
 
 def check_features(bundle: ModelBundle, history: History) -> None:
     """Refuse a model whose features this version cannot compute or this history cannot feed.
@@ -85,7 +127,8 @@ def check_features(bundle: ModelBundle, history: History) -> None:
 
 
 def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, previous: pd.DataFrame | None = None,
-                    chunk_size: int = CHUNK_SIZE, progress: bool | None = None, accounts=None) -> pd.DataFrame:
+                    chunk_size: int = CHUNK_SIZE, progress: bool | None = None, accounts=None,
+                    data_through: pd.Timestamp | None = None) -> pd.DataFrame:
     """Score and explain every account (or ``accounts``) at ``as_of``.
 
     Parameters
@@ -104,12 +147,16 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
         Show a progress bar; default: only when stderr is a terminal.
     accounts : sequence of str, optional
         Only these accounts (default: all).
+    data_through : Timestamp, optional
+        The whole history's last engagement event (default: this history's;
+        a bucket of a partitioned run passes the whole history's).
 
     Returns
     -------
     DataFrame with :data:`OUTPUT_COLUMNS`, in account_id order (the accounts table is ordered by id when read).
     """
     check_features(bundle, history)
+    through = data_through
     rows = build_features(history, as_of=[as_of], settings=bundle.settings, all_rows=True,
                           features=bundle.features, accounts=accounts)
     n = len(rows)
@@ -120,12 +167,16 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
         "status": rows["status"],
         "is_customer": customers_at(history, as_of, rows["account_id"]),
         "probability": np.full(n, np.nan),
+        "lift": np.full(n, np.nan),
         "score": np.full(n, np.nan),
         "tier": pd.Series(pd.NA, index=rows.index, dtype="str"),
         "is_mqa": pd.Series(pd.NA, index=rows.index, dtype="boolean"),
         "reasons": pd.Series(pd.NA, index=rows.index, dtype="str"),
         "family_contributions": pd.Series(pd.NA, index=rows.index, dtype="str"),
+        "data_through": pd.Series(through if through is not None else last_event_at(history, as_of),
+                                  index=rows.index, dtype="datetime64[ns, UTC]"),
     })
+    rate = base_rate(bundle)
     scored = np.flatnonzero((rows["status"] == SCORED).to_numpy())
     topics = surging_topics(history, as_of, bundle.settings.relevant_topics)
     if progress is None:
@@ -139,14 +190,18 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
             raw = contrib.sum(axis=1)
             pred = bundle.predict_raw(raw)
             out.iloc[at, out.columns.get_loc("probability")] = pred["probability"].to_numpy()
+            out.iloc[at, out.columns.get_loc("lift")] = pred["probability"].to_numpy() / rate
             out.iloc[at, out.columns.get_loc("score")] = pred["score"].to_numpy()
             out.iloc[at, out.columns.get_loc("tier")] = pred["tier"].to_numpy()
             out.iloc[at, out.columns.get_loc("is_mqa")] = pred["is_mqa"].to_numpy()
             named = topics.reindex(chunk["account_id"]) if topics is not None else None
             details = richer_sentences(chunk[bundle.features], named)
             out.iloc[at, out.columns.get_loc("reasons")] = reasons(chunk[bundle.features], contrib, bundle.features,
-                                                                   details, bundle.settings).to_numpy()
-            out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(contrib, bundle.features)[1].to_numpy()
+                                                                   details, bundle.settings,
+                                                                   bundle.settings.horizon_days).to_numpy()
+            base = bundle.predict_raw(contrib[:1, -1])["score"].iloc[0]
+            out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(
+                contrib, bundle.features, pred["score"].to_numpy(), base)[1].to_numpy()
             bar.update(len(at))
     if previous is not None:
         before = previous.assign(account_id=previous["account_id"].astype("str")).drop_duplicates("account_id")

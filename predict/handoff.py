@@ -32,6 +32,7 @@ MAX_CONTENT = 6
 MAX_OPPORTUNITIES = 5
 
 SENIORITY_ORDER = ("c_level", "vp", "director", "manager", "individual")
+DEPARTMENT_WORDS = {"it": "IT", "hr": "HR"}
 SENIORITY_WORDS = {"c_level": "C-level", "vp": "VP", "director": "Director", "manager": "Manager", "individual": "Individual"}
 ROLE_WORDS = {
     "executive_sponsor": "the executive team",
@@ -145,27 +146,53 @@ def _records(frame: pd.DataFrame, out: dict[str, Handoff], attr: str, limit: int
             bucket.append(row)
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    """Text cells with every missing or empty value as "" (never "nan" or "None" on a page)."""
+    text = values.astype("str")
+    return text.where(text.notna() & (text.str.strip() != ""), "").str.strip().astype(object)
+
+
+def person_of(acts: pd.DataFrame, contacts: pd.DataFrame) -> pd.Series:
+    """Who did each activity: its contact, else the contact whose email it carries, else ``email:<address>``.
+
+    Contacts sharing an email: the earliest created (then the smallest id) is
+    the person, as in the features' :class:`~mqa.features.context.ActivityCodes`,
+    so a page never lists one person twice (once by name, once by address).
+    """
+    ranked = contacts.sort_values(["created_at", "contact_id"], na_position="last", kind="stable")
+    ranked = ranked[ranked["email"].notna().to_numpy(dtype=bool)]
+    by_email = ranked.assign(_e=ranked["email"].str.lower()).drop_duplicates("_e").set_index("_e")["contact_id"]
+    email = acts["email"].str.lower()
+    return acts["contact_id"].fillna(email.map(by_email)).fillna("email:" + email)
+
+
 def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: dict[str, Handoff]) -> None:
     known = acts["contact_id"].notna() | acts["email"].notna()
     for acct, n in acts.loc[~known.to_numpy(dtype=bool), "account_id"].value_counts().items():
         out[acct].anonymous = int(n)
     acts = acts[known.to_numpy(dtype=bool)]
-    # A person is a contact record, or an email address the CRM has no record for.
-    person = acts["contact_id"].fillna("email:" + acts["email"].str.lower())
+    person = person_of(acts, contacts)
     g = pd.DataFrame({"account_id": acts["account_id"], "person": person, "timestamp": acts["timestamp"]})
     per = g.groupby(["account_id", "person"], sort=False).agg(activities=("timestamp", "size"), last=("timestamp", "max")).reset_index()
     info = contacts.drop_duplicates("contact_id").set_index("contact_id")
     cid = per["person"].where(~per["person"].str.startswith("email:"))
-    # astype: with no contacts the lookups come back as floats, which cannot hold the fill text.
-    per["name"] = cid.map(info["name"]).astype("str").fillna(per["person"].str.removeprefix("email:").where(cid.isna()))
-    per["name"] = per["name"].fillna("(contact " + per["person"] + ", no name in contacts)")
-    per["title"] = cid.map(info["title"]).astype("str")
-    per["seniority"] = cid.map(info["seniority"]).astype("str")
-    per["department"] = cid.map(info["department"]).astype("str")
+    address = per["person"].str.removeprefix("email:").where(cid.isna())
+
+    def field_of(column: str) -> pd.Series:
+        col = info[column] if column in info else pd.Series(pd.NA, index=info.index, dtype="str")
+        return _blank(cid.map(col))
+
+    per["name"] = field_of("name")
+    per["name"] = per["name"].where(per["name"] != "", _blank(address))
+    per["name"] = per["name"].where(per["name"] != "", "(contact " + per["person"].astype(object) + ", no name in contacts)")
+    per["email"] = field_of("email")
+    per["email"] = per["email"].where(per["email"] != "", _blank(address))
+    for column in ("title", "seniority", "department", "phone", "linkedin_url"):
+        per[column] = field_of(column)
     rank = per["seniority"].map({s: i for i, s in enumerate(SENIORITY_ORDER)}).fillna(len(SENIORITY_ORDER))
     per = per.assign(_rank=rank).sort_values(["account_id", "_rank", "activities", "last", "person"],
                                              ascending=[True, True, False, False, True], kind="stable")
-    per["seniority"] = per["seniority"].map(SENIORITY_WORDS).astype("str").fillna(per["seniority"])
+    per["seniority"] = per["seniority"].map(lambda v: SENIORITY_WORDS.get(v, v)).astype(object)
     per["last"] = per["last"].dt.strftime("%Y-%m-%d")
     # Who did the hot things last (a demo request, a pricing visit, a trial): the person to call first.
     hot = g.assign(type=acts["type"].to_numpy())
@@ -175,25 +202,43 @@ def _people(acts: pd.DataFrame, contacts: pd.DataFrame, committee: dict, out: di
     for acct, kind, name, title, when in zip(hot["account_id"], hot["type"], hot["name"], hot["title"], hot["timestamp"]):
         out[acct].hot[kind] = {"name": name, "title": title if isinstance(title, str) else "", "date": f"{when:%Y-%m-%d}"}
     counts = per["account_id"].value_counts()
-    _records(per[["account_id", "name", "title", "seniority", "department", "activities", "last"]], out, "people", MAX_PEOPLE)
+    # Buying roles nobody engaged from (departments as the contacts table or their titles give them).
+    engaged = per[per["department"] != ""].groupby("account_id")["department"].agg(set)
+    per["department"] = per["department"].map(
+        lambda d: DEPARTMENT_WORDS.get(d, d.replace("_", " ").capitalize())).astype(object)
+    _records(per[["account_id", "name", "title", "seniority", "department", "email", "phone", "linkedin_url",
+                  "activities", "last"]], out, "people", MAX_PEOPLE)
     for acct, n in counts.items():
         out[acct].more_people = max(int(n) - MAX_PEOPLE, 0)
-    # Buying roles nobody engaged from (departments as the contacts table or their titles give them).
-    engaged = per.dropna(subset=["department"]).groupby("account_id")["department"].agg(set)
     for acct, h in out.items():
         have = engaged.get(acct, set())
         h.missing_roles = [ROLE_WORDS.get(role, role.replace("_", " ")) for role, deps in committee.items()
                            if not have.intersection(deps)]
 
 
-def content_title(paths: pd.Series) -> pd.Series:
-    """A readable name for a page path: '/blog/warehouse-cost-control' -> 'Warehouse cost control (blog)'."""
+ACRONYMS = ("abm", "ai", "api", "b2b", "cdp", "crm", "csv", "dbt", "elt", "etl", "faq", "gdpr", "kpi", "ml", "roi", "saas",
+            "sdk", "seo", "sql", "sso", "ui")
+
+
+def content_title(paths: pd.Series, titles: pd.Series | None = None) -> pd.Series:
+    """A readable name for a page: its ``title`` where the activities give one, else one made from the path.
+
+    '/blog/reverse-etl-explained' -> 'Reverse ETL explained (blog)';
+    '/resources/etl_guide.pdf' -> 'ETL guide (resources)'.
+    """
     parts = paths.str.strip("/").str.split("/")
-    section = parts.str[0].fillna("")
-    leaf = parts.str[-1].fillna("").str.replace(r"[-_]+", " ", regex=True)
+    section = parts.str[0].fillna("").str.replace(r"[-_]+", " ", regex=True)
+    leaf = parts.str[-1].fillna("").str.replace(r"\.(?:pdf|html?|php|aspx?|docx?|pptx?)$", "", regex=True, flags=re.IGNORECASE)
+    leaf = leaf.str.replace(r"[-_]+", " ", regex=True).str.strip()
+    pattern = r"\b(" + "|".join(ACRONYMS) + r")\b"
+    leaf = leaf.str.replace(pattern, lambda m: m.group(1).upper(), regex=True, flags=re.IGNORECASE)
     leaf = leaf.str.slice(0, 1).str.upper() + leaf.str.slice(1)
     titled = leaf.where(parts.str.len() < 2, leaf + " (" + section + ")")
-    return titled.where(leaf != "", "Home page")  # "/" and "" alike
+    titled = titled.where(leaf != "", "Home page")  # "/" and "" alike
+    if titles is not None:
+        given = titles.astype("str").str.strip()
+        titled = given.where(given.notna() & (given != ""), titled)
+    return titled
 
 
 def _content(acts: pd.DataFrame, out: dict[str, Handoff]) -> None:
@@ -202,15 +247,17 @@ def _content(acts: pd.DataFrame, out: dict[str, Handoff]) -> None:
         return
     path = acts["url"].str.extract(r"^(?:[a-z]+://)?[^/?#]*(/[^?#]*)?", flags=re.IGNORECASE)[0].fillna("/")
     who = acts["contact_id"].fillna(acts["email"].str.lower())
+    given = acts["title"] if "title" in acts else pd.Series(pd.NA, index=acts.index, dtype="str")
     g = pd.DataFrame({"account_id": acts["account_id"], "path": path, "verb": acts["type"].map(CONTENT_VERBS),
-                      "who": who, "timestamp": acts["timestamp"]})
+                      "who": who, "timestamp": acts["timestamp"], "given": given.astype("str")})
     per = g.groupby(["account_id", "path", "verb"], sort=False).agg(
-        times=("timestamp", "size"), people=("who", "nunique"), last=("timestamp", "max")).reset_index()
+        times=("timestamp", "size"), people=("who", "nunique"), last=("timestamp", "max"),
+        given=("given", "last")).reset_index()
     # Product screens say "they use it", not "they read it": listed after what they chose to read.
     product = (per["verb"] == CONTENT_VERBS["product_usage"]).astype(int)
     per = per.assign(_p=product).sort_values(["account_id", "_p", "people", "times", "last", "path"],
                                              ascending=[True, True, False, False, False, True], kind="stable")
-    per["title"] = content_title(per["path"])
+    per["title"] = content_title(per["path"], per["given"])
     per["last"] = per["last"].dt.strftime("%Y-%m-%d")
     _records(per[["account_id", "title", "path", "verb", "times", "people", "last"]], out, "content", MAX_CONTENT)
 
@@ -267,7 +314,9 @@ def _both(items: list[str]) -> str:
 
 
 def _happened(reason: dict) -> bool:
-    """The reason's event took place (a count above zero, or a days-since that is known)."""
+    """The reason's event took place recently (a why-now reason; before kinds: a count above zero or a known days-since)."""
+    if "kind" in reason:
+        return reason["kind"] == "why_now"
     value = reason.get("value")
     if not isinstance(value, (int, float)) or np.isnan(value):
         return False

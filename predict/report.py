@@ -334,9 +334,41 @@ def page_name(account_id: str) -> str:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("mqa.predict", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(version=__version__, money=_money, people_days=PEOPLE_DAYS, intent_days=INTENT_DAYS,
+    env.globals.update(version=__version__, money=_money, num=_num, ago=ago, people_days=PEOPLE_DAYS, intent_days=INTENT_DAYS,
                        signal_days=SIGNAL_DAYS)
     return env
+
+
+def _num(value) -> str:
+    """A whole count with thousands separators ("1,898"); blank when missing."""
+    return "" if value is None or pd.isna(value) else f"{round(float(value)):,}"
+
+
+def _date(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    try:
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    except ValueError:
+        return ""
+
+
+def ago(day, as_of) -> str:
+    """A date relative to as-of: "today", "yesterday", "3 days ago", "5 weeks ago", "4 months ago" (blank when missing)."""
+    if not day:
+        return ""
+    stamp = pd.Timestamp(day)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    days = (pd.Timestamp(as_of).normalize() - stamp.normalize()).days
+    if days <= 0:
+        return "today" if days == 0 else f"{day}"
+    if days == 1:
+        return "yesterday"
+    if days < 14:
+        return f"{days} days ago"
+    if days < 61:
+        return f"{days // 7} weeks ago"
+    return f"{round(days / 30.4)} months ago"
 
 
 def _money(value) -> str:
@@ -365,15 +397,47 @@ def _tier_label(tier) -> str:
     return TIER_LABELS.get(tier, str(tier).replace("_", " ").capitalize()) if isinstance(tier, str) else ""
 
 
-def _meaning(score: float, probability: float, settings: ReportSettings) -> str:
-    cutoff = f"{settings.cutoff:g}"
-    text = f"Ranks above {score:.0f}% of the accounts the model learned from" + (
-        f" (MQA from {cutoff})." if score < settings.cutoff else f", at or above the MQA cutoff of {cutoff}.")
-    if probability is not None and not pd.isna(probability):
-        n = round(100 * probability)
-        text += (f" Of 100 accounts scored like this, about {n} open an opportunity within {settings.horizon_days} days."
-                 if n >= 1 else f" Fewer than 1 in 100 accounts scored like this open an opportunity within {settings.horizon_days} days.")
+def rank_text(score: float) -> str:
+    """Where a score ranks: "top 14%" of the accounts the model learned from, never better than "top 1%"."""
+    top = max(1, math.ceil(100 - float(score))) if not pd.isna(score) else None
+    return "" if top is None else f"top {min(top, 100)}%"
+
+
+def odds_text(probability, lift, horizon_days: int) -> str:
+    """The probability in words: "about 6 in 100 accounts like this open an opportunity within 90 days, 1.1x the average"."""
+    if probability is None or pd.isna(probability):
+        return ""
+    n = round(100 * float(probability))
+    text = (f"about {n} in 100 accounts like this open an opportunity within {horizon_days} days" if n >= 1 else
+            f"fewer than 1 in 100 accounts like this open an opportunity within {horizon_days} days")
+    if lift is not None and not pd.isna(lift) and np.isfinite(lift):
+        text += f", {float(lift):.1f}x the average" if lift >= 0.95 else f", {float(lift):.1f}x the average (below it)"
     return text
+
+
+def _meaning(score: float, probability: float, settings: ReportSettings, lift=None) -> str:
+    cutoff = f"{settings.cutoff:g}"
+    text = (f"The score is a rank: {score:.0f} puts the account in the {rank_text(score)} of the accounts the model "
+            f"learned from" + (f" (MQA from {cutoff})." if score < settings.cutoff else f", at or above the MQA cutoff of {cutoff}."))
+    said = odds_text(probability, lift, settings.horizon_days)
+    if said:
+        text += " " + said[0].upper() + said[1:] + "."
+    return text
+
+
+def ordered_reasons(reasons: list[dict]) -> list[dict]:
+    """Reasons as a rep reads them: why now, then background, then what holds the account back (strongest first in each).
+
+    Reasons written before kinds existed count as why now when they push up.
+    """
+    def kind(r):
+        return r.get("kind") or ("why_now" if r["contribution"] > 0 else "holds_back")
+    rank = {"why_now": 0, "background": 1, "holds_back": 2}
+    return sorted(reasons, key=lambda r: (rank.get(kind(r), 3), -abs(r["contribution"])))
+
+
+def _kind(r: dict) -> str:
+    return r.get("kind") or ("why_now" if r["contribution"] > 0 else "holds_back")
 
 
 def _trends(scores: pd.DataFrame, accounts: list[str], as_of: pd.Timestamp) -> dict[str, list[tuple[str, float]]]:
@@ -412,13 +476,13 @@ def _trend_svg(points: list[tuple[str, float]], cutoff: float, key: str) -> str:
 
 
 def _waterfall_svg(families: list[dict], key: str) -> str:
-    """Family contributions as a horizontal waterfall, from a typical account (0) to this account (the sum)."""
-    steps = [f["log_odds"] for f in families]
+    """Family contributions as a horizontal waterfall in score points, from a typical account (0) to this account (the sum)."""
+    steps = [f["points"] for f in families]
     ends = np.cumsum([0.0] + steps)
     total = float(ends[-1])
     lows = [min(a, b) for a, b in zip(ends[:-1], ends[1:])] + [min(0.0, total)]
     shift = -min(min(lows), 0.0)
-    labels = [f"{f['short']} {f['log_odds']:+.2f}" for f in families] + [f"This account {total:+.2f}"]
+    labels = [f"{f['short']} {f['points']:+.0f}" for f in families] + [f"This account {total:+.0f}"]
     # pygal draws the first label at the bottom: reverse so the list reads top-down like the text beside it.
     rev = slice(None, None, -1)
     chart = pygal.HorizontalStackedBar(width=520, height=34 * (len(labels)) + 24, show_legend=False, style=_CHART_STYLE,
@@ -460,10 +524,13 @@ def _family_rows(row: pd.Series, reasons: list[dict]) -> list[dict]:
     out = []
     for name, v in shares.items():
         said = [{"sign": "+" if r["contribution"] > 0 else "\u2212", "text": r["text"]} for r in reasons if r["family"] == name]
-        if abs(v["log_odds"]) < 0.005 and not said:
+        # Outputs written before points existed: log-odds, as they were.
+        points = float(v["points"]) if "points" in v else float(v["log_odds"])
+        if abs(points) < 0.5 and not said:
             continue
         out.append({"name": name, "label": FAMILY_LABELS.get(name, name.capitalize()),
-                    "short": FAMILY_SHORT.get(name, name.capitalize()), "log_odds": float(v["log_odds"]), "sentences": said})
+                    "short": FAMILY_SHORT.get(name, name.capitalize()), "points": points,
+                    "points_text": f"{points:+.0f}" if "points" in v else f"{points:+.2f}", "sentences": said})
     return out
 
 
@@ -473,22 +540,31 @@ def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of
     key = hashlib.sha1(str(row["account_id"]).encode()).hexdigest()[:10]
     families = _family_rows(row, reasons) if scored else []
     tier = row["tier"] if scored else None
-    up = [r for r in reasons if r["contribution"] > 0]
+    ordered = ordered_reasons(reasons)
+    now = [r for r in ordered if _kind(r) == "why_now"]
+    background = [r for r in ordered if _kind(r) == "background"]
+    back = [r for r in ordered if _kind(r) == "holds_back"]
     return tpl.render(
         a={"id": row["account_id"], "name": _text(info.get("name")) or row["account_id"], "facts": _facts_line(info),
            "owner": _text(info.get("owner")), "domain": _text(info.get("domain"))},
         s={"scored": scored, "score": f"{row['score']:.0f}" if scored else None, "tier_label": _tier_label(tier),
            "tier_class": re.sub(r"[^a-z0-9-]", "-", str(tier).lower()), "became_mqa": _flag(row.get("became_mqa")),
-           "meaning": _meaning(row["score"], row.get("probability"), settings) if scored else "",
+           "meaning": _meaning(row["score"], row.get("probability"), settings, row.get("lift")) if scored else "",
+           "rank": rank_text(row["score"]) if scored else "",
            "status_text": STATUS_TEXT.get(row["status"], f"Not scored ({row['status']}).")},
         trend_svg=_trend_svg(trend, settings.cutoff, key) if scored else "",
         trend_text=_trend_text(trend, scored),
-        top_reasons=(up or reasons)[:3],
-        step=first_step(reasons, h),
+        top_reasons=now[:3],
+        lead=(now or background or ordered)[:1],
+        background=background[:3],
+        holds_back=back,
+        step=first_step(ordered, h),
         h=h,
         families=families,
         waterfall_svg=_waterfall_svg(families, key) if families else "",
         as_of=f"{as_of:%Y-%m-%d}",
+        as_of_stamp=as_of,
+        data_through=_date(row.get("data_through")),
         model_version=row.get("model_version", ""),
         digest_href="../index.html",
     )
@@ -496,7 +572,8 @@ def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of
 
 def _digest_row(row: pd.Series, info: pd.Series, reasons: list[dict], href: str | None) -> dict:
     scored = row["status"] == SCORED
-    up = [r["text"] for r in reasons if r["contribution"] > 0] or [r["text"] for r in reasons]
+    ordered = ordered_reasons(reasons)
+    up = [r["text"] for r in ordered if r["contribution"] > 0] or [r["text"] for r in ordered]
     name = _text(info.get("name")) or row["account_id"]
     owner = _text(info.get("owner"))
     top3 = (up + ["", "", ""])[:3]
@@ -519,14 +596,18 @@ def _digest(env, listed, mqa, rows, owners, owner, as_of, current, settings: Rep
     scored = (listed["status"] == SCORED).to_numpy()
     new = [a for a in ids if rows[a]["became_mqa"]]
     below = [a for a, m, s in zip(ids, is_mqa, scored) if s and not m]
+    # Each account once: the new MQAs are not listed again among the others.
+    fresh = set(new)
+    others = [rows[a] for a, m in zip(ids, is_mqa) if m and a not in fresh]
     sections = [
         {"id": "new-mqas", "title": "New MQAs since the previous run", "rows": [rows[a] for a in new],
          "empty": "None new." if current["became_mqa"].notna().any() else
          "Unknown: these scores were made without --previous, so no account is marked new."},
-        {"id": "mqas", "title": "All MQAs", "rows": [rows[a] for a, m in zip(ids, is_mqa) if m], "empty": "No MQA at this date."},
+        {"id": "mqas", "title": "Other MQAs (already MQAs at the previous run)" if new else "All MQAs", "rows": others,
+         "empty": "No other MQA at this date." if new else "No MQA at this date."},
         {"id": "near", "title": "Other accounts asked for" if chosen else "Closest below the cutoff",
          "rows": [rows[a] for a in below], "empty": "None.",
-         "note": "" if chosen else f"The {len(below)} highest-scored accounts under {settings.cutoff:g}: worth a look before they cross it."},
+         "note": "" if chosen else f"The {len(below):,} highest-scored accounts under {settings.cutoff:g}: worth a look before they cross it."},
     ]
     unscored = [a for a, s in zip(ids, scored) if not s]
     if unscored:
@@ -541,7 +622,8 @@ def _digest(env, listed, mqa, rows, owners, owner, as_of, current, settings: Rep
     versions = current["model_version"].dropna().unique() if "model_version" in current else []
     return env.get_template("digest.html").render(
         as_of=f"{as_of:%Y-%m-%d}", owner=owner, owners=owners, sections=sections, counts=counts,
-        cutoff_text=f"{settings.cutoff:g}", model_version=", ".join(map(str, versions)) or "unknown",
+        unassigned=bool(owners) and any(not rows[a]["owner"] for a in ids),
+        cutoff_text=f"{settings.cutoff:g}", cutoff_rank=rank_text(settings.cutoff), model_version=", ".join(map(str, versions)) or "unknown",
         scores_name=scores_name)
 
 

@@ -258,3 +258,37 @@ def test_a_field_filled_during_the_deal_is_flagged_as_a_likely_leak(tmp_path, ca
     assert "attribute__lead_source" not in [line.split(":")[1].strip() for line in out.splitlines()
                                             if line.startswith("Likely leak")]
     assert "Likely leak: attribute__deal_stage." in (tmp_path / "m" / "report.html").read_text()
+
+
+def test_cutoff_advice_says_where_the_cutoff_sits_and_recommends_one():
+    from mqa.train.evaluate import by_cutoff, cutoff_advice, cutoff_for
+
+    # 10 dates x 100 rows; scores 0..99; the label is set on the top rows only.
+    score = np.tile(np.arange(100, dtype=float), 10)
+    label = (score >= 96).astype(int) | ((score >= 84) & (score <= 87) & (np.arange(1000) % 4 == 0)).astype(int)
+    rows = pd.DataFrame({"as_of": np.repeat(pd.date_range("2025-01-01", periods=10, freq="14D", tz="UTC"), 100),
+                         "label": label, "score": score})
+    table = by_cutoff(rows)
+    at85 = table.set_index("cutoff").loc[85]
+    base = label.mean()
+    assert at85["probability_at"] == pytest.approx(rows.loc[(score >= 82.5) & (score <= 87.5), "label"].mean())
+    assert at85["lift_at"] == pytest.approx(at85["probability_at"] / base)
+    assert at85["lift"] == pytest.approx(at85["precision"] / base)
+    choice = cutoff_for(table, 14, weekly_capacity=3, min_lift=6)
+    assert choice["lift"]["cutoff"] == 95 and choice["capacity"]["cutoff"] == 95
+    lines = cutoff_advice(table, choice, 85, 14, 90)
+    assert lines[0].startswith(f"At the cutoff of 85, an account has a probability of about {at85['probability_at']:.1%} "
+                               "to open an opportunity within 90 days")
+    assert lines[1] == ("That is more than sales can work (3 a week): a cutoff of 95 flags about "
+                        f"{round(choice['capacity']['mqas_per_week']):,} a week.")
+    assert lines[2].startswith(f"Recommended for a minimum lift of 6x ([evaluation] min_lift): a cutoff of {choice['lift']['cutoff']:g}")
+    # Within capacity and lift: nothing to recommend.
+    assert len(cutoff_advice(table, cutoff_for(table, 14, weekly_capacity=1000, min_lift=0.1), 85, 14, 90)) == 1
+
+
+def test_train_output_says_where_the_cutoff_sits(demo_run, demo_history):
+    from mqa.cli import train_summary
+
+    lines = train_summary(demo_run, "data/demo", demo_history)
+    at = [x for x in lines if x.strip().startswith("At the cutoff of 85, an account has a probability of about ")]
+    assert len(at) == 1 and re.search(r"\(\d+\.\dx the average\)", at[0]), lines

@@ -16,7 +16,7 @@ from mqa.features.history import read_history
 from mqa.features.synth import generate_history
 from mqa.predict import load_model
 from mqa.predict.batch import OUTPUT_COLUMNS, predict_history
-from mqa.predict.explain import contributions
+from mqa.predict.explain import KINDS, contributions, signal_of
 from mqa.train.pipeline import train_model
 
 AS_OF = pd.Timestamp("2026-06-16", tz="UTC")
@@ -87,8 +87,10 @@ def test_reasons_are_the_strongest_drivers_in_words(scored, world):
         assert c == sorted(c, key=abs, reverse=True)
         assert sum(x > 0 for x in c) <= 4 and sum(x < 0 for x in c) <= 2
         saw_negative |= any(x < 0 for x in c)
+        assert len({i["signal"] for i in items}) == len(items)  # one reason per signal
         for i in items:
             assert i["feature"] in bundle.features and i["family"] == i["feature"].split("__")[0]
+            assert i["kind"] == ("holds_back" if i["contribution"] < 0 else i["kind"]) and i["kind"] in KINDS
             assert i["text"] and "{" not in i["text"] and not re.search(r"\bnan\b", i["text"].lower())
     assert saw_negative
 
@@ -104,7 +106,9 @@ def test_reason_values_and_contributions_match_the_model(scored, world):
     contrib = pd.DataFrame(contributions(bundle, X)[:, :-1], columns=bundle.features, index=s["account_id"])
     for account, text in zip(s["account_id"], s["reasons"]):
         for item in json.loads(text):
-            assert item["contribution"] == pytest.approx(contrib.loc[account, item["feature"]], abs=1e-4)
+            # A reason is one signal: its contribution is the sum over the signal's features.
+            assert item["feature"] in item["features"]
+            assert item["contribution"] == pytest.approx(contrib.loc[account, item["features"]].sum(), abs=1e-4)
             value = rows.loc[account, item["feature"]]
             if isinstance(item["value"], str):
                 assert item["value"] == value
@@ -190,7 +194,7 @@ def test_explain_cli(world, scored, capsys):
     assert main(args + ["--account", below]) == 0
     out = capsys.readouterr().out
     assert f"Account {below} at 2026-06-16 (model {bundle.version}):" in out
-    assert "MQA at 85: no." in out and "drivers:" in out and "by family: fit" in out
+    assert "MQA at 85: no." in out and "drivers (one per signal; log-odds):" in out and " in 100 accounts like this" in out and "by family: fit" in out
     assert "since 2026-06-02: score" in out and "what moved it most:" in out
     top = s.iloc[-1]["account_id"]
     assert main(args + ["--account", top]) == 0
@@ -302,3 +306,77 @@ def test_predict_prints_the_top_mqas(world, tmp_path, capsys):
     assert len(lines) == 3
     scores = [float(line.split()[0]) for line in lines]
     assert scores == sorted(scores, reverse=True) and min(scores) >= 85
+
+
+def test_features_of_one_signal_are_one_reason():
+    assert {signal_of(f"engagement__pricing_page_visit_{w}d") for w in (7, 30, 90)} == {"engagement:pricing_page_visit"}
+    assert signal_of("engagement__days_since_pricing_visit") == "engagement:pricing_page_visit"
+    assert {signal_of(f) for f in ("intent__surging_topics_28d", "intent__max_score_28d", "intent__score_trend_28d",
+                                   "intent__relevant_surging_topics_28d")} == {"intent:surge"}
+    assert signal_of("timing__days_since_funding_round") == signal_of("timing__funding_round_90d") == "timing:funding_round"
+    assert signal_of("fit__employees") == signal_of("fit__icp_size") != signal_of("fit__industry")
+
+
+def test_grouped_reasons_sum_their_features_and_say_the_strongest():
+    from mqa.predict.explain import reasons
+
+    features = ["intent__surging_topics_28d", "intent__max_score_28d", "fit__account_age_days", "engagement__days_since_demo_request"]
+    values = pd.DataFrame({features[0]: [2.0, 0.0], features[1]: [80.0, 20.0], features[2]: [4203.0, 30.0],
+                           features[3]: [400.0, 3.0]})
+    contrib = np.array([[0.3, 0.5, 0.2, 0.1, -1.0],
+                        [-0.2, -0.1, -0.4, 0.6, -1.0]])
+    got = [json.loads(t) for t in reasons(values, contrib, features, horizon_days=90)]
+    first = got[0]
+    assert [r["signal"] for r in first] == ["intent:surge", "fit:account_age_days", "engagement:demo_request"]
+    assert first[0]["contribution"] == pytest.approx(0.8) and first[0]["feature"] == "intent__max_score_28d"
+    assert first[0]["features"] == features[:2] and first[0]["text"] == "top intent score 80 in the last 4 weeks"
+    # Account age is background, a demo request 400 days ago beyond the horizon too; the surge is why now.
+    assert [r["kind"] for r in first] == ["why_now", "background", "background"]
+    second = got[1]
+    assert [(r["signal"], r["kind"]) for r in second] == [("engagement:demo_request", "why_now"),
+                                                         ("fit:account_age_days", "holds_back"),
+                                                         ("intent:surge", "holds_back")]
+    assert second[2]["contribution"] == pytest.approx(-0.3) and second[2]["feature"] == "intent__surging_topics_28d"
+
+
+def test_a_driver_down_that_states_an_event_says_it_lowers_the_score():
+    from mqa.predict.explain import reasons
+
+    f = ["intent__score_trend_28d"]
+    got = json.loads(reasons(pd.DataFrame({f[0]: [19.0]}), np.array([[-0.4, -1.0]]), f)[0])
+    assert got[0]["kind"] == "holds_back"
+    assert got[0]["text"] == "intent score up 19 points against the 8 weeks before; on its own this lowers the score"
+
+
+def test_predict_far_past_the_data_warns_and_strict_refuses(world, tmp_path, capsys):
+    root, history, _ = world
+    args = ["predict", "--data", str(root / "history"), "--model", str(root / "model"), "--as-of", "2027-07-01",
+            "--out", str(tmp_path / "late.parquet")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"mqa predict: warning: --as-of 2027-07-01 is 3\d\d days past the last engagement event in the data "
+                     r"\(2026-06-30\), more than one step \(14 days\)", err), err
+    late = pd.read_parquet(tmp_path / "late.parquet")
+    assert (late["data_through"].dt.strftime("%Y-%m-%d") == "2026-06-30").all()
+    assert main(args[:-1] + [str(tmp_path / "strict.parquet"), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mqa predict: --as-of 2027-07-01 is ") and err.strip().endswith("(refused: --strict)")
+    assert not (tmp_path / "strict.parquet").exists()
+    # In time: no warning, and explain refuses the same way.
+    assert main(args[:-3] + ["2026-06-30", "--out", str(tmp_path / "ok.parquet"), "--strict"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    explain = ["explain", "--data", str(root / "history"), "--model", str(root / "model"), "--as-of", "2027-07-01",
+               "--account", history["accounts"]["account_id"].iloc[0]]
+    assert main(explain + ["--strict"]) == 2
+    assert "(refused: --strict)" in capsys.readouterr().err
+    assert main(explain) == 0 and "mqa explain: warning: --as-of 2027-07-01" in capsys.readouterr().err
+
+
+def test_lift_is_the_probability_over_the_base_rate(scored, world):
+    from mqa.predict.batch import base_rate
+
+    _, _, bundle = world
+    s = scored[scored["status"] == "scored"]
+    rate = base_rate(bundle)
+    assert 0 < rate < 1
+    np.testing.assert_allclose(s["lift"], s["probability"] / rate)

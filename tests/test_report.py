@@ -17,6 +17,7 @@ import pytest
 from mqa.cli import main
 from mqa.features.history import read_history
 from mqa.predict.handoff import Handoff, content_title, first_step, handoffs
+from mqa.predict.sentences import sentences
 from mqa.predict.report import ReportSettings, page_name, read_scores, render_report
 
 from .conftest import BASE, write_tables
@@ -24,6 +25,7 @@ from .conftest import BASE, write_tables
 ARTIFACTS = Path(os.environ.get("MQA_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 AS_OF = pd.Timestamp("2024-03-04", tz="UTC")
 
 # A small history whose people, content and opportunities are known exactly.
@@ -74,16 +76,40 @@ def test_people_are_those_engaged_in_the_window_most_senior_first(small):
     assert [p["name"] for p in h.people] == ["Ann Archer", "Bob Baker", "dee@acme.com"]
     assert [p["activities"] for p in h.people] == [2, 2, 1]
     assert h.people[0] == {"name": "Ann Archer", "title": "VP of Engineering", "seniority": "VP",
-                           "department": "engineering", "activities": 2, "last": "2024-03-04"}
+                           "department": "Engineering", "email": "ann@acme.com", "phone": "", "linkedin_url": "",
+                           "activities": 2, "last": "2024-03-04"}
+    # Known only by an address: blank where the contacts table has nothing, never "nan".
+    assert h.people[2] == {"name": "dee@acme.com", "title": "", "seniority": "", "department": "",
+                           "email": "dee@acme.com", "phone": "", "linkedin_url": "", "activities": 1, "last": "2024-03-02"}
     assert h.anonymous == 1
     # Engineering and procurement engaged; nobody from the executive team, finance or the business.
     assert h.missing_text == "No one from the executive team, finance or the business teams (marketing, sales or operations) yet."
 
 
+def test_an_email_only_activity_of_a_contact_is_that_contact(tmp_path):
+    tables = dict(TABLES)
+    tables["contacts"] = """
+        contact_id,account_id,name,email,title,seniority,department,phone,linkedin_url,created_at
+        C1,A1,Ann Archer,ann@acme.com,VP of Engineering,vp,engineering,+1 555 0100,https://linkedin.com/in/ann,2024-01-01
+        C2,A1,Bob Baker,bob@acme.com,,,,,,2024-01-01
+    """
+    tables["activities"] = """
+        activity_id,timestamp,type,contact_id,account_id,email,url,minutes
+        E1,2024-03-01,web_visit,C1,,,https://vendor.com/blog/a,
+        E2,2024-03-02,email_click,,,Ann@Acme.com,https://vendor.com/blog/b,
+        E3,2024-03-03,email_open,,,bob@acme.com,,
+    """
+    h = handoffs(read_history(write_tables(tmp_path / "h", tables)), ["A1"], AS_OF)["A1"]
+    assert [(p["name"], p["activities"]) for p in h.people] == [("Ann Archer", 2), ("Bob Baker", 1)]
+    assert (h.people[0]["phone"], h.people[0]["linkedin_url"]) == ("+1 555 0100", "https://linkedin.com/in/ann")
+    assert h.people[1] == {"name": "Bob Baker", "title": "", "seniority": "", "department": "", "email": "bob@acme.com",
+                           "phone": "", "linkedin_url": "", "activities": 1, "last": "2024-03-03"}
+
+
 def test_content_signals_and_opportunities_are_as_known_at_as_of(small):
     h = handoffs(small, ["A1", "A2"], AS_OF)
     titles = [(c["title"], c["verb"], c["times"], c["people"]) for c in h["A1"].content]
-    assert titles[0] == ("Etl guide.pdf (resources)", "downloaded", 2, 2)
+    assert titles[0] == ("ETL guide (resources)", "downloaded", 2, 2)
     assert ("Later (blog)", "visited", 1, 1) not in titles and not any("Too old" in t[0] for t in titles)
     assert [s["what"] for s in h["A1"].signals] == ["New executive hire"]  # the funding round comes a day later
     # A2's deal closed after as-of: at as-of it was still open.
@@ -93,9 +119,24 @@ def test_content_signals_and_opportunities_are_as_known_at_as_of(small):
 
 
 def test_content_titles_read_like_titles():
-    paths = pd.Series(["/blog/warehouse-cost-control", "/", "/pricing", "/resources/etl_guide.pdf"])
+    paths = pd.Series(["/blog/warehouse-cost-control", "/", "/pricing", "/resources/etl_guide.pdf", "/blog/reverse-etl-explained"])
     assert content_title(paths).tolist() == ["Warehouse cost control (blog)", "Home page", "Pricing",
-                                             "Etl guide.pdf (resources)"]
+                                             "ETL guide (resources)", "Reverse ETL explained (blog)"]
+    # The activities' own title wins where there is one.
+    titles = pd.Series([None, "Welcome", "  ", None, "Reverse ETL, explained"], dtype="str")
+    assert content_title(paths, titles).tolist() == ["Warehouse cost control (blog)", "Welcome", "Pricing",
+                                                     "ETL guide (resources)", "Reverse ETL, explained"]
+
+
+def test_content_title_comes_from_the_activities_title_column(tmp_path):
+    tables = dict(TABLES)
+    tables["activities"] = """
+        activity_id,timestamp,type,contact_id,account_id,email,url,minutes,title
+        E1,2024-03-02,content_download,C1,,,https://vendor.com/resources/etl-guide.pdf,,The ETL buyer's guide
+        E2,2024-03-03,web_visit,C2,,,https://vendor.com/blog/x-y,,
+    """
+    h = handoffs(read_history(write_tables(tmp_path / "h", tables)), ["A1"], AS_OF)["A1"]
+    assert sorted(c["title"] for c in h.content) == ["The ETL buyer's guide", "X y (blog)"]
 
 
 def test_first_step_calls_whoever_asked_for_a_demo_and_asks_for_missing_roles(small):
@@ -109,7 +150,7 @@ def test_first_step_calls_whoever_asked_for_a_demo_and_asks_for_missing_roles(sm
     assert step.endswith("Then ask them to bring in the executive team, finance and the business teams (marketing, sales or operations).")
     # Without the demo among the reasons, the most senior engaged person and what they read.
     plain = first_step(reasons[:1], h)
-    assert plain.startswith("Call Ann Archer (VP of Engineering): follow up on 'Etl guide.pdf (resources)'")
+    assert plain.startswith("Call Ann Archer (VP of Engineering): follow up on 'ETL guide (resources)'")
     assert first_step([], Handoff()).startswith("No one here is known by name yet")
 
 
@@ -269,8 +310,8 @@ def browser():
         b.close()
 
 
-def _open(browser, path: Path):
-    page = browser.new_page(viewport=LAPTOP)
+def _open(browser, path: Path, viewport=LAPTOP):
+    page = browser.new_page(viewport=viewport)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -301,7 +342,37 @@ def test_demo_account_page_in_chromium_shows_score_reason_and_people_without_scr
     for selector in ("#account-name", "#score", "#top-reason", "#first-step", "#people table tbody tr"):
         assert _above_the_fold(page, selector), f"{selector} is not visible without scrolling at 1366x768"
     assert page.locator("#drivers svg").count() == 1 and page.locator("#trend svg").count() == 1
+    assert _overflow(page) == 0
+    # At laptop width the people table is whole, not a box to scroll sideways.
+    assert page.locator("#people .wide").evaluate("e => e.scrollWidth - e.clientWidth") <= 0
     page.close()
+
+
+def _overflow(page) -> int:
+    """How many CSS pixels the page is wider than the window (0: no horizontal scrolling)."""
+    return page.evaluate("() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth")
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366x768", "390x844"])
+def test_demo_pages_fit_the_window_without_horizontal_scrolling(demo_report, demo_folder, browser, viewport):
+    out = demo_report / "report"
+    if not out.exists():
+        assert main(["report", "--scores", str(demo_report / "scores.parquet"), "--data", str(demo_folder), "--out", str(out)]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    # The digest, the first new MQA, and the page with the most people and the longest top reason.
+    sizes = {p: (p.read_text().count("mailto:"), len(p.read_text())) for p in (out / "accounts").iterdir()}
+    pages = [out / "index.html", out / summary[summary["became_mqa"]].iloc[0]["page"], max(sizes, key=sizes.get)]
+    for path in pages:
+        page, problems = _open(browser, path, viewport)
+        assert problems == []
+        assert _overflow(page) <= 0, f"{path.name} is {_overflow(page)} px wider than {viewport['width']} px"
+        if viewport is PHONE and path.parent.name == "accounts":
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report-account-phone.png"))
+            # On a phone the same facts come first, one card under the other.
+            ys = [page.locator(sel).first.bounding_box()["y"] for sel in ("#score", "#top-reason", "#first-step", "#people table")]
+            assert ys == sorted(ys)
+        page.close()
 
 
 def test_demo_digest_in_chromium_lists_new_mqas_first_and_filters_by_owner(demo_report, demo_folder, browser):
@@ -322,7 +393,71 @@ def test_demo_digest_in_chromium_lists_new_mqas_first_and_filters_by_owner(demo_
     visible = page.locator("tr[data-owner]:visible")
     assert 0 < visible.count() < total
     assert set(visible.evaluate_all("els => els.map(e => e.dataset.owner)")) == {owner}
+    # Accounts without an owner have their own choice.
+    if page.locator("#owner-filter option[data-unassigned]").count():
+        page.select_option("#owner-filter", "__unassigned__")
+        assert set(page.locator("tr[data-owner]:visible").evaluate_all("els => els.map(e => e.dataset.owner)")) == {""}
+    # No account is listed twice.
+    links = page.locator("main section a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert len(links) == len(set(links)) > 0
     # Each listed account links to a page that exists.
     href = page.locator("#mqas a").first.get_attribute("href")
     assert (out / href).is_file() and re.fullmatch(r"accounts/[A-Za-z0-9_.-]+\.html", href)
     page.close()
+
+
+def _visible_text(page_html: str) -> str:
+    body = re.sub(r"(?s)<(script|style|svg)\b.*?</\1>", " ", page_html)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_every_demo_page_is_clean_truthful_and_says_each_signal_once(demo_report, demo_folder):
+    out = demo_report / "report"
+    if not out.exists():
+        assert main(["report", "--scores", str(demo_report / "scores.parquet"), "--data", str(demo_folder), "--out", str(out)]) == 0
+    scores = pd.read_parquet(demo_report / "scores.parquet").set_index("account_id")
+    pages = sorted((out / "accounts").iterdir())
+    assert len(pages) > 100
+    for path in [out / "index.html", *pages]:
+        page_html = path.read_text()
+        text = _visible_text(page_html)
+        assert not re.search(r"\b(nan|NaN|None|NaT|null)\b", text), (path.name, re.search(r".{40}\b(nan|NaN|None|NaT|null)\b.{40}", text))
+        assert not re.search(r"(?i)ranks above \d+%|\b\d+% ready|top 0%", text)
+        assert not re.search(r"\b\d{4,}\b", re.sub(r"\d{4}-\d{2}-\d{2}|\b[0-9a-f]{12}\b|A[0-9a-f]{10}", "", text)), path.name
+        if path.name == "index.html":
+            continue
+        # No person listed twice: one address per row, and no (name, title) twice (two people may share a name).
+        people = re.search(r'(?s)<section class="card" id="people".*?</section>', page_html).group(0)
+        rows = re.findall(r"(?s)<tr><td>(.*?)</td><td>(.*?)</td>.*?mailto:([^\"]*)\"", people)
+        emails = [html.unescape(e) for _, _, e in rows]
+        assert len(emails) == len(set(emails)) and len({(n, t) for n, t, _ in rows}) == len(rows), (path.name, rows)
+        account = path.stem  # the demo's ids are safe file names
+        reasons = json.loads(scores.loc[account, "reasons"])
+        # One sentence per signal, and every "why now" inside its window and pushing up.
+        assert len({r["signal"] for r in reasons}) == len(reasons), (account, reasons)
+        for r in reasons:
+            assert r["kind"] == ("holds_back" if r["contribution"] < 0 else r["kind"])
+            if r["kind"] == "why_now":
+                assert r["family"] in ("engagement", "intent", "timing")
+                assert "account_age" not in r["feature"] and "history" not in r["feature"]
+                if "days_since" in r["feature"]:
+                    assert r["value"] <= 90, (account, r)
+            # Each sentence states the value of the feature it speaks for.
+            assert r["feature"] in r["features"]
+            if " people from " in r["text"]:
+                assert r["text"].startswith(f"{r['value']:.0f} people from ") and "contacts_engaged" in r["feature"], r
+            elif r["text"].startswith("intent on '"):
+                assert r["feature"] == "intent__relevant_surging_topics_28d" and r["value"] > 0, r
+            else:
+                value = r["value"] if isinstance(r["value"], str) or r["value"] is None else float(r["value"])
+                assert r["text"].startswith(sentences(r["feature"], [value]).iloc[0]), r
+            if r["kind"] == "holds_back" and re.search(r"(?<![-\w])up\b|\d+ \w+ surging", r["text"]):
+                assert r["text"].endswith("on its own this lowers the score"), r
+            if "no timing signal" in r["text"].lower() or "no timing" in r["text"].lower():
+                assert r["contribution"] <= 0, r
+        assert "No timing signal" not in text
+        why = re.search(r'(?s)<ol class="reasons" id="why-now">(.*?)</ol>', page_html)
+        if why:
+            said = [html.unescape(t).strip().lower() for t in re.findall(r"<li[^>]*>(.*?)</li>", why.group(1))]
+            now = [r["text"].lower() for r in reasons if r["kind"] == "why_now"]
+            assert said == now[:3], (account, said, now)

@@ -67,32 +67,44 @@ def lift_by_decile(y: np.ndarray, score: np.ndarray) -> pd.DataFrame:
     return out.reset_index()
 
 
-def by_cutoff(rows: pd.DataFrame, cutoffs=CUTOFFS) -> pd.DataFrame:
-    """Precision, recall and MQAs per as-of date at each cutoff.
+def by_cutoff(rows: pd.DataFrame, cutoffs=CUTOFFS, band: float = 2.5) -> pd.DataFrame:
+    """Precision, recall, lift and MQAs per as-of date at each cutoff, and where the cutoff sits in probability.
 
-    ``rows`` has ``as_of``, ``label`` and ``score``.
+    ``rows`` has ``as_of``, ``label`` and ``score``. ``lift`` is the precision
+    over the base rate; ``probability_at`` is the share of the rows scored
+    within ``band`` of the cutoff (accounts *at* the cutoff) that opened an
+    opportunity, as observed out of fold, and ``lift_at`` that over the base rate.
     """
     dates = rows["as_of"].nunique()
     total_pos = max(int(rows["label"].sum()), 1)
+    rate = max(float(rows["label"].mean()), 1e-12) if len(rows) else np.nan
     out = []
     for c in cutoffs:
         flagged = rows["score"] >= c
         n = int(flagged.sum())
         hits = int(rows.loc[flagged, "label"].sum())
+        near = (rows["score"] - c).abs() <= band
+        at = float(rows.loc[near, "label"].mean()) if near.any() else np.nan
         out.append({"cutoff": c, "mqas": n, "mqas_per_date": n / max(dates, 1),
-                    "precision": hits / n if n else np.nan, "recall": hits / total_pos})
+                    "precision": hits / n if n else np.nan, "recall": hits / total_pos,
+                    "lift": (hits / n) / rate if n else np.nan, "probability_at": at, "lift_at": at / rate})
     return pd.DataFrame(out)
 
 
 def cutoff_for(table: pd.DataFrame, step_days: int, weekly_capacity: float | None = None,
-               precision_target: float | None = None) -> dict:
-    """The lowest cutoff that stays within a weekly MQA capacity, and the lowest that meets a precision target.
+               precision_target: float | None = None, min_lift: float | None = None) -> dict:
+    """The lowest cutoff that stays within a weekly MQA capacity, that meets a precision target, and at which
+    an account is at least ``min_lift`` times as likely as the average to open an opportunity.
 
     A snapshot's MQAs are the hand-off for the ``step_days`` until the next
     snapshot, so the weekly volume is MQAs per date x 7 / ``step_days``.
     """
     t = table.assign(mqas_per_week=table["mqas_per_date"] * 7.0 / step_days)
     out: dict = {}
+    if min_lift is not None and "lift_at" in t:
+        ok = t[t["lift_at"] >= min_lift]
+        out["lift"] = {"min_lift": min_lift, "cutoff": float(ok["cutoff"].min()) if len(ok) else None,
+                       "mqas_per_week": float(ok.sort_values("cutoff")["mqas_per_week"].iloc[0]) if len(ok) else None}
     if weekly_capacity is not None:
         ok = t[t["mqas_per_week"] <= weekly_capacity]
         out["capacity"] = {"weekly_capacity": weekly_capacity,
@@ -104,6 +116,39 @@ def cutoff_for(table: pd.DataFrame, step_days: int, weekly_capacity: float | Non
                             "cutoff": float(ok["cutoff"].min()) if len(ok) else None,
                             "mqas_per_week": float(ok.sort_values("cutoff")["mqas_per_week"].iloc[0]) if len(ok) else None}
     return out
+
+
+def cutoff_advice(table: pd.DataFrame, choice: dict, cutoff: float, step_days: int, horizon_days: int) -> list[str]:
+    """Where the cutoff sits in probability and lift, and which cutoff to use when it flags more than sales can work.
+
+    Sentences for ``mqa train`` and the model report, from :func:`by_cutoff`'s
+    table and :func:`cutoff_for`'s choice.
+    """
+    t = table.assign(mqas_per_week=table["mqas_per_date"] * 7.0 / step_days)
+    row = t.iloc[(t["cutoff"] - cutoff).abs().argmin()]
+    lines = []
+    if row["probability_at"] == row["probability_at"]:
+        lines.append(f"At the cutoff of {cutoff:g}, an account has a probability of about {row['probability_at']:.1%} to open "
+                     f"an opportunity within {horizon_days} days ({row['lift_at']:.1f}x the average); the MQAs above it "
+                     f"convert at {_share(row['precision'])} ({row['lift']:.1f}x), about {round(row['mqas_per_week']):,} "
+                     "a week.")
+    cap = choice.get("capacity")
+    if cap and cap["cutoff"] is not None and row["mqas_per_week"] > cap["weekly_capacity"]:
+        lines.append(f"That is more than sales can work ({cap['weekly_capacity']:g} a week): a cutoff of {cap['cutoff']:g} "
+                     f"flags about {round(cap['mqas_per_week']):,} a week.")
+    lift = choice.get("lift")
+    if lift:
+        if lift["cutoff"] is None:
+            lines.append(f"No cutoff from {t['cutoff'].min():g} to {t['cutoff'].max():g} puts an account at "
+                         f"{lift['min_lift']:g}x the average.")
+        elif lift["cutoff"] > cutoff:
+            lines.append(f"Recommended for a minimum lift of {lift['min_lift']:g}x ([evaluation] min_lift): a cutoff of "
+                         f"{lift['cutoff']:g}, about {round(lift['mqas_per_week']):,} MQAs a week.")
+    return lines
+
+
+def _share(v: float) -> str:
+    return "-" if v != v else f"{v:.1%}"
 
 
 def rule_flags(rows: pd.DataFrame, rules: RuleSettings) -> dict[str, np.ndarray]:

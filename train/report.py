@@ -18,6 +18,7 @@ from jinja2 import Environment  # noqa: E402
 
 from mqa.features.build import family_of, feature_spec  # noqa: E402
 
+from .evaluate import cutoff_advice  # noqa: E402
 from .pipeline import TrainingRun  # noqa: E402
 
 TEMPLATE = """<!DOCTYPE html>
@@ -53,7 +54,7 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 
 <h2>Rolling-origin backtest</h2>
 <table><tr><th>fold</th><th>trained on as-of up to</th><th>training rows</th><th>test from</th><th>test to</th><th>rows</th><th>positives (accounts)</th><th>ROC-AUC</th><th>PR-AUC</th><th>early-stopping block's model</th></tr>
-{% for f in folds %}<tr><td>{{ f.fold }}</td><td>{{ f.train_last }}</td><td>{{ "{:,}".format(f.train_rows) }}</td><td>{{ f.test_first }}</td><td>{{ f.test_last }}</td><td>{{ "{:,}".format(f.rows) }}</td><td>{{ f.positives }} ({{ f.positive_accounts }})</td><td>{{ num3(f.roc_auc) }}</td><td>{{ num3(f.pr_auc) }}</td><td>{{ num3(f.block_roc_auc) }}</td></tr>{% endfor %}</table>
+{% for f in folds %}<tr><td>{{ f.fold }}</td><td>{{ f.train_last }}</td><td>{{ "{:,}".format(f.train_rows) }}</td><td>{{ f.test_first }}</td><td>{{ f.test_last }}</td><td>{{ "{:,}".format(f.rows) }}</td><td>{{ "{:,}".format(f.positives) }} ({{ "{:,}".format(f.positive_accounts) }})</td><td>{{ num3(f.roc_auc) }}</td><td>{{ num3(f.pr_auc) }}</td><td>{{ num3(f.block_roc_auc) }}</td></tr>{% endfor %}</table>
 <p class="muted">Each fold's test block starts a full horizon ({{ horizon }} days) after its last training as-of date, so no label window reaches into it. Early stopping watches the last training dates, a second horizon after the rows it fits on; the fold's model is then refitted on all its training rows with the rounds found. The shipped model is refitted the same way on every labeled row ({{ rounds }} rounds). The last column is the model fitted on the early-stopping block's rows only, as mqa shipped before. Headline figures: ROC-AUC within each fold, averaged by positives; pooled over folds {{ num3(m.pooled_roc_auc) }}.</p>
 
 <h2>Beside transparent baselines</h2>
@@ -64,7 +65,7 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 <h2>Against today's rules, at the same volume</h2>
 {% if not rules %}<p>The seed rules cannot apply to this history: {{ rules_why }}.</p>{% endif %}
 <table><tr><th>rule</th><th>accounts flagged</th><th>rule precision</th><th>model precision, same number</th><th>model / rule</th></tr>
-{% for r in rules %}<tr><td>{{ r.rule }}</td><td>{{ r.flagged }}</td><td>{{ pct(r.rule_precision) }}</td><td>{{ pct(r.model_precision) }}</td><td>{% if r.ratio == r.ratio %}{{ "%.2f"|format(r.ratio) }}x{% else %}-{% endif %}</td></tr>{% endfor %}</table>
+{% for r in rules %}<tr><td>{{ r.rule }}</td><td>{{ "{:,}".format(r.flagged) }}</td><td>{{ pct(r.rule_precision) }}</td><td>{{ pct(r.model_precision) }}</td><td>{% if r.ratio == r.ratio %}{{ "%.2f"|format(r.ratio) }}x{% else %}-{% endif %}</td></tr>{% endfor %}</table>
 <p class="muted">(a) ICP fit &ge; {{ rule_settings.fit_threshold }} and &ge; {{ rule_settings.engagement_threshold|round(0)|int }} engagement points and &ge; {{ rule_settings.min_contacts }} engaged contacts in 90 days; (b) &ge; {{ rule_settings.points_threshold|round(0)|int }} engagement points in 90 days. At each as-of date the model flags as many accounts as the rule, its highest-scored ones.</p>
 
 <h2>Calibration and lift</h2>
@@ -72,15 +73,16 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 
 <h2>Choosing a cutoff</h2>
 <div class="grid"><div class="plot">{{ plots.cutoffs|safe }}</div><div>
-<table><tr><th>cutoff</th><th>MQAs per as-of date</th><th>precision</th><th>recall</th></tr>
-{% for c in cutoffs %}<tr><td>{{ c.cutoff }}</td><td>{{ "%.1f"|format(c.mqas_per_date) }}</td><td>{{ pct(c.precision) }}</td><td>{{ pct(c.recall) }}</td></tr>{% endfor %}</table>
-{% for kind, c in choice.items() %}<p>{% if kind == "capacity" %}Weekly capacity {{ c.weekly_capacity|round(0)|int }} MQAs{% else %}Precision target {{ pct(c.precision_target) }}{% endif %}:
-{% if c.cutoff is not none %}cutoff <b>{{ c.cutoff|round(0)|int }}</b> ({{ "%.1f"|format(c.mqas_per_week) }} MQAs a week).{% else %}no cutoff from 50 to 95 meets it.{% endif %}</p>{% endfor %}
+<table><tr><th>cutoff</th><th>MQAs per as-of date</th><th>precision</th><th>lift</th><th>probability at the cutoff</th><th>recall</th></tr>
+{% for c in cutoffs %}<tr><td>{{ c.cutoff }}</td><td>{{ "{:,}".format(c.mqas_per_date|round|int) }}</td><td>{{ pct(c.precision) }}</td><td>{% if c.lift == c.lift %}{{ "%.1f"|format(c.lift) }}x{% else %}-{% endif %}</td><td>{{ pct(c.probability_at) }}{% if c.lift_at == c.lift_at %} ({{ "%.1f"|format(c.lift_at) }}x){% endif %}</td><td>{{ pct(c.recall) }}</td></tr>{% endfor %}</table>
+{% for line in advice %}<p{% if loop.first %} id="cutoff-advice"{% endif %}>{{ line }}</p>{% endfor %}
+{% for kind, c in choice.items() %}<p>{% if kind == "capacity" %}Weekly capacity {{ c.weekly_capacity|round(0)|int }} MQAs{% elif kind == "lift" %}Minimum lift {{ c.min_lift }}x at the cutoff{% else %}Precision target {{ pct(c.precision_target) }}{% endif %}:
+{% if c.cutoff is not none %}cutoff <b>{{ c.cutoff|round(0)|int }}</b> ({{ "{:,}".format(c.mqas_per_week|round|int) }} MQAs a week).{% else %}no cutoff from 50 to 95 meets it.{% endif %}</p>{% endfor %}
 </div></div>
 
 <h2>Do MQAs do better? (the seed's retrospective check)</h2>
 <table><tr><th>group</th><th>rows</th><th>opportunity rate</th><th>win rate</th><th>average amount</th><th>days to opportunity</th></tr>
-{% for r in retro %}<tr><td>{{ r.group }}</td><td>{{ r.rows }}</td><td>{{ pct(r.opportunity_rate) }}</td><td>{{ pct(r.win_rate) }}</td><td>{{ money(r.average_amount) }}</td><td>{{ num(r.days_to_opportunity) }}</td></tr>{% endfor %}</table>
+{% for r in retro %}<tr><td>{{ r.group }}</td><td>{{ "{:,}".format(r.rows) }}</td><td>{{ pct(r.opportunity_rate) }}</td><td>{{ pct(r.win_rate) }}</td><td>{{ money(r.average_amount) }}</td><td>{{ num(r.days_to_opportunity) }}</td></tr>{% endfor %}</table>
 
 <h2>What drives the scores</h2>
 <div class="plot">{{ plots.importance|safe }}</div>
@@ -185,6 +187,8 @@ def render(run: TrainingRun, train_settings) -> str:
         rules_why="; ".join(ev["missing_inputs"].values()) or "their features were not built",
         rules=run.evaluation["rules"].to_dict(orient="records"), rule_settings=train_settings.rules,
         cutoffs=run.evaluation["cutoffs"].to_dict(orient="records"), choice=run.evaluation["cutoff_choice"],
+        advice=cutoff_advice(run.evaluation["cutoffs"], run.evaluation["cutoff_choice"], run.bundle.cutoff,
+                             run.bundle.settings.step_days, run.bundle.settings.horizon_days),
         retro=run.evaluation["retrospective"].to_dict(orient="records"), plots=plots(run),
         search=search, chosen=t["chosen_candidate"],
         versions=", ".join(f"{k} {v}" for k, v in t["versions"].items()),

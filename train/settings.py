@@ -15,6 +15,7 @@
     [evaluation]
     weekly_capacity = 50          # MQAs sales can take per week
     precision_target = 0.2
+    min_lift = 2.0                # recommend the lowest cutoff at which an account is this many times the average
 
     [backtest]
     folds = 3                     # rolling-origin folds at the end of the labeled history
@@ -47,6 +48,7 @@ class TrainSettings:
     rules: RuleSettings = field(default_factory=RuleSettings)
     weekly_capacity: float | None = None
     precision_target: float | None = None
+    min_lift: float | None = 2.0
     tracking_uri: str | None = None
     experiment: str = "mqa"
     model_name: str = "mqa-readiness"
@@ -110,6 +112,7 @@ def train_settings(config: Config) -> TrainSettings:
         cutoff=cutoff, tiers=tiers, rules=rules,
         weekly_capacity=num("evaluation", "weekly_capacity", None, 0),
         precision_target=num("evaluation", "precision_target", None, 0, 1),
+        min_lift=num("evaluation", "min_lift", d.min_lift, 0),
         tracking_uri=m.get("tracking_uri"), experiment=m.get("experiment", d.experiment),
         model_name=m.get("model_name", d.model_name), families=tuple(families), folds=folds, bootstrap=draws,
     )
