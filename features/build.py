@@ -19,6 +19,7 @@ from . import breadth, engagement, fit, intent, past_opportunities, timing
 from .attributes import PREFIX as ATTRIBUTE_PREFIX
 from .attributes import attribute_features
 from .config import FeatureSettings
+from .dates import utc_instants
 from .context import Context, Feature
 from .history import History
 from .snapshots import SCORED, backtest_reserve_days, default_as_of, labels, make_grid, status
@@ -33,11 +34,8 @@ KEY_COLUMNS: tuple[str, ...] = ("account_id", "as_of")
 
 
 def _utc_dates(as_of) -> pd.DatetimeIndex:
-    """As-of instants as sorted unique UTC nanoseconds; a naive date or a date string means UTC."""
-    values = [as_of] if isinstance(as_of, (str, pd.Timestamp)) else list(as_of)
-    text = bool(values) and all(isinstance(v, str) for v in values)
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601" if text else None)
-    return pd.DatetimeIndex(sorted(set(stamps)), tz="UTC").as_unit("ns")
+    """As-of instants as sorted unique UTC nanoseconds: strings, Timestamps, datetimes or dates; naive means UTC."""
+    return utc_instants(as_of)
 
 
 def features_for(settings: FeatureSettings | None = None) -> list[Feature]:

@@ -21,6 +21,8 @@ parts of the pipeline (training, scoring) and are not an error.
 
 from __future__ import annotations
 
+from mqa.errors import MqaError
+
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from pathlib import Path
 from .contract import TABLES
 
 
-class ConfigError(ValueError):
+class ConfigError(MqaError):
     """A configuration file that cannot be used; the message says why and where."""
 
 

@@ -21,13 +21,15 @@ undoes it when mqa reads its own files back, so ids round-trip exactly.
 
 from __future__ import annotations
 
+from mqa.errors import MqaError
+from mqa.features.plain import QUOTE_LIMIT, clip, printable, quoted  # noqa: F401 - re-exported
+
 import errno
 import os
 import re
 import shutil
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -36,7 +38,6 @@ from pandas.api import types as pdt
 
 TEMP_PREFIX = ".mqa-tmp-"
 STALE_SECONDS = 3600
-QUOTE_LIMIT = 60
 
 # A cell a spreadsheet would run: starts with one of these, possibly after
 # quotes that csv_safe itself added (so that the escaping is reversible).
@@ -44,7 +45,7 @@ _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"^'(?='*[=+\-@\t\r])")
 
 
-class OutputError(ValueError):
+class OutputError(MqaError):
     """An output that cannot or must not be written; the message names the path and the fix."""
 
 
@@ -245,24 +246,6 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_restore(values: pd.Series) -> pd.Series:
     """Undo :func:`csv_safe` on a text column read back from mqa's own CSV."""
     return values.str.replace(_ESCAPED.pattern, "", regex=True)
-
-
-def printable(text: object, newlines: bool = False) -> str:
-    """``text`` without control characters (escape sequences, bells, bidi overrides), for a terminal."""
-    s = str(text)
-    keep = "\n" if newlines else ""
-    return "".join(ch for ch in s if ch in keep or unicodedata.category(ch) not in ("Cc", "Cf"))
-
-
-def clip(text: object, limit: int = QUOTE_LIMIT) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis, for quoting a value in a message."""
-    s = str(text)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def quoted(text: object, limit: int = QUOTE_LIMIT) -> str:
-    """A value as quoted in a message: cut to a readable length, control characters escaped."""
-    return repr(clip(text, limit))
 
 
 __all__ = [

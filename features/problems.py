@@ -9,6 +9,8 @@ a spreadsheet shows them below the header row.
 
 from __future__ import annotations
 
+from mqa.errors import MqaError
+
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -59,7 +61,7 @@ class Problem:
         return text + "."
 
 
-class DataError(ValueError):
+class DataError(MqaError):
     """A CRM history that breaks the contract; lists every problem found."""
 
     def __init__(self, problems: Sequence[Problem], folder: str | None = None):

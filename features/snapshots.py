@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .dates import utc_instants
 from .history import History
 from .window import DAY_NS, Grid, events, window_sum
 
@@ -118,14 +119,7 @@ def parse_as_of(text: str) -> pd.DatetimeIndex:
 
     A date alone is midnight UTC: rows stamped later that day are not seen.
     """
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise ValueError("--as-of needs at least one date such as 2025-03-04")
-    parsed = pd.to_datetime(pd.Series(parts), utc=True, format="ISO8601", errors="coerce")
-    bad = [p for p, v in zip(parts, parsed) if pd.isna(v)]
-    if bad:
-        raise ValueError(f"--as-of: not ISO 8601 dates: {', '.join(bad)} (write 2025-03-04 or 2025-03-04T12:00:00Z)")
-    return pd.DatetimeIndex(sorted(set(parsed))).as_unit("ns")
+    return utc_instants(str(text), "--as-of")
 
 
 def counted_opportunities(opp: pd.DataFrame, label_types=None, excluded_types=DEFAULT_EXCLUDED_TYPES) -> np.ndarray:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from mqa import __version__
+from mqa.errors import MqaError
 
 EXIT_USER_ERROR = 2
 
@@ -301,6 +302,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from mqa.train.pipeline import train_model
     from mqa.train.report import render
     from mqa.train.settings import train_settings
+    from mqa.train.summary import train_summary
 
     config, settings = _configured(args)
     tsettings = train_settings(config)
@@ -348,95 +350,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_summary(run, data, history) -> list[str]:
-    """What ``mqa train`` prints: thin evidence first, then the backtest, the baselines, the verdict and notes."""
-    ev, b = run.evaluation, run.bundle
-    m, e, verdict = ev["test"], ev["evidence"], ev["verdict"]
-    lines = []
-    if e["thin"]:
-        lines.append("THIN EVIDENCE: " + "; ".join(e["reasons"]) + ". Treat every figure below as a rough guide.")
-    lines.append(f"Read {data}: {len(history['accounts']):,} accounts, {len(history['activities']):,} activities, "
-                 f"{len(history['opportunities']):,} opportunities (match rate {history.matching.match_rate:.1%}).")
-    d = run.backtest.describe()["labeled"]
-    lines.append(f"Label: an opportunity within {b.settings.horizon_days} days. {ev['labels']['note']}")
-    lines.append(f"Backtest: {len(run.backtest.folds)} folds over {d['dates']} labeled as-of dates {d['first']} to {d['last']} "
-                 f"({b.settings.step_days} days apart); each fold's test block one horizon after its training rows.")
-    lines.append(f"Out of fold ({m['rows']:,} rows, {m['positives']:,} positives from {m['positive_accounts']:,} accounts): "
-                 f"ROC-AUC {m['roc_auc']:.3f} [{_ci(m['roc_auc_low'], m['roc_auc_high'], '.3f')}], PR-AUC {m['pr_auc']:.3f}, "
-                 f"Brier {m['brier']:.4f} (uncalibrated {m['brier_uncalibrated']:.4f}).")
-    for f in ev["folds"].itertuples():
-        auc = "n/a (one class)" if f.roc_auc != f.roc_auc else f"{f.roc_auc:.3f}"
-        lines.append(f"  fold {f.fold} ({f.test_first} to {f.test_last}): ROC-AUC {auc}, {f.positives:,} positives "
-                     f"of {f.rows:,} rows; trained on {f.train_rows:,} rows up to {f.train_last}")
-    rc = ev["refit_check"]
-    if rc["refit_roc_auc"] == rc["refit_roc_auc"]:
-        lines.append(f"  last fold: refitted on all its training rows {rc['refit_roc_auc']:.3f} vs the early-stopping "
-                     f"block's model {rc['block_roc_auc']:.3f} (the shipped model is refitted on every labeled row)")
-    if "mqa_precision" in m:
-        lines.append(f"MQAs (score >= {b.cutoff:g}): precision {m['mqa_precision']:.1%} "
-                     f"[{_ci(m['mqa_precision_low'], m['mqa_precision_high'], '.1%')}], recall {m['mqa_recall']:.1%}.")
-    from mqa.train.evaluate import cutoff_advice
+def _as_of_text(text: str, command: str) -> str:
+    """The one ``--as-of`` date's text, checked with the standard library (before pandas is imported)."""
+    from mqa.features.dates import check_iso_text
 
-    lines += ["  " + x for x in cutoff_advice(ev["cutoffs"], ev["cutoff_choice"], b.cutoff, b.settings.step_days,
-                                              b.settings.horizon_days)]
-    lines.append("Beside transparent baselines on the same rows (ROC-AUC, 95% interval by account; precision at the model's MQA volume):")
-    for r in ev["baselines"].itertuples():
-        if not r.available:
-            lines.append(f"  {r.name}: cannot apply ({r.why_not})")
-        else:
-            lines.append(f"  {r.name}: {r.roc_auc:.3f} [{_ci(r.roc_auc_low, r.roc_auc_high, '.3f')}], precision "
-                         f"{_pct(r.precision)}")
-    if verdict["best_baseline"] is not None:
-        margin = (f"by {verdict['margin']:+.3f} ROC-AUC [{_ci(verdict['margin_low'], verdict['margin_high'], '+.3f')}] over "
-                  f"the best baseline, {verdict['best_baseline']} ({verdict['best_baseline_auc']:.3f})")
-        lines.append(("Verdict: the model beats the baselines " + margin + "." ) if verdict["beats_baseline"] else
-                     ("Verdict: the model does NOT beat the best baseline beyond noise (" + margin + "); it will not "
-                      "become champion unless you pass --promote-anyway."))
-    for r in ev["rules"].itertuples():
-        if not r.flagged:
-            lines.append(f"  {r.rule}: flags no account in the backtest")
-            continue
-        ratio = f"{r.ratio:.2f}x" if r.ratio == r.ratio else "no hit for the rule"
-        lines.append(f"  {r.rule}: {r.flagged:,} flagged, precision {r.rule_precision:.1%}; model at the same volume "
-                     f"{r.model_precision:.1%} ({ratio})")
-    for leak in ev["leaks"]:
-        lines.append(f"Likely leak: {leak['feature']}: {leak['why']}. A field sales fills in during a deal tells the "
-                     f"model the outcome; remove it from [attributes] unless it is known before.")
-    for note in ev["notes"]:
-        lines.append(f"Note: {note}.")
-    if m["roc_auc"] > 0.95:
-        lines.append("Warning: an out-of-time ROC-AUC above 0.95 on CRM data usually means leakage; check the report's drivers.")
-    return lines
-
-
-def _ci(lo: float, hi: float, spec: str) -> str:
-    return "-" if lo != lo or hi != hi else f"{lo:{spec}} to {hi:{spec}}"
-
-
-def _pct(v: float) -> str:
-    return "-" if v != v else f"{v:.1%}"
+    try:
+        parts = check_iso_text(text)
+    except ValueError as exc:
+        raise UserError(f"mqa {command}: {exc}") from None
+    if len(parts) != 1:
+        raise UserError(f"mqa {command}: --as-of takes one date, got {len(parts)}")
+    return parts[0]
 
 
 def _one_date(text: str, command: str):
-    from mqa.features.snapshots import parse_as_of
+    """The ``--as-of`` instant (UTC) of checked text."""
+    from mqa.features.dates import utc_instant
 
     try:
-        dates = parse_as_of(text)
+        return utc_instant(text, "--as-of")
     except ValueError as exc:
         raise UserError(f"mqa {command}: {exc}") from None
-    if len(dates) != 1:
-        raise UserError(f"mqa {command}: --as-of takes one date, got {len(dates)}")
-    return dates[0]
+
+
+def _check_model_path(args: argparse.Namespace, command: str) -> None:
+    """Refuse a ``--model`` folder that does not exist before anything heavy is imported or read."""
+    ref = getattr(args, "model", None)
+    if ref is None or "://" in ref or ref.startswith(("models:/", "runs:/")):
+        return
+    if not Path(ref).exists():
+        raise UserError(f"mqa {command}: --model {ref}: no such folder; pass the folder written by 'mqa train', or an "
+                        "MLflow model URI such as models:/mqa-readiness@champion")
 
 
 def _model_for(args: argparse.Namespace, command: str):
-    from mqa.predict import load_model
-    from mqa.train.bundle import BundleError
-    from mqa.train.settings import train_settings
+    from mqa.api import load_model
 
     try:
-        return load_model(args.model, train_settings(_configured(args)[0]))
-    except (BundleError, ValueError) as exc:
+        return load_model(args.model, _configured(args)[0])
+    except ValueError as exc:
         raise UserError(f"mqa {command}: {exc}") from None
 
 
@@ -463,9 +415,13 @@ def _fresh_message(warning, args, command: str) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    as_of_text = _as_of_text(args.as_of, "predict")
+    _check_model_path(args, "predict")
+    as_of = _one_date(as_of_text, "predict")
     from mqa.features.files import output_suffix, write_frame
     from mqa.features.history import read_history
-    from mqa.features.outputs import check_output, printable
+    from mqa.features.outputs import check_output
+    from mqa.predict.account import predict_summary
     from mqa.predict.batch import predict_history, read_previous
 
     out = Path(args.out)
@@ -477,7 +433,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         previous = read_previous(args.previous) if args.previous else None
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
-    as_of = _one_date(args.as_of, "predict")
     config, _ = _configured(args)
     t0 = time.perf_counter()
     if args.engine == "spark":
@@ -501,114 +456,57 @@ def cmd_predict(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
     _write(write_frame, result, out, "predict")
-    counts = result["status"].value_counts()
-    scored = int(counts.get("scored", 0))
-    print(f"Scored {scored:,} accounts at {as_of:%Y-%m-%d} with model {bundle.version} in {time.perf_counter() - t0:.1f} s "
-          f"({int(counts.get('in_pipeline', 0)):,} in pipeline, {int(counts.get('not_created', 0)):,} not created yet).")
-    print(f"  MQAs (score >= {bundle.cutoff:g}): {int(result['is_mqa'].fillna(False).sum()):,}"
-          + (f", of which new since --previous: {int(result['became_mqa'].fillna(False).sum()):,}" if previous is not None else "")
-          + f". Written to {out}.")
-    if args.top > 0:
-        import json
-
-        top = result[result["is_mqa"].fillna(False)].sort_values(["score", "account_id"], ascending=[False, True]).head(args.top)
-        names = history["accounts"].set_index("account_id")["name"]
-        print(f"Top {len(top)} MQAs:")
-        for r in top.itertuples():
-            name = names.get(r.account_id)
-            # Names and ids come from the data: no escape sequence reaches the terminal.
-            label = f"{printable(r.account_id)} ({printable(name)})" if isinstance(name, str) else printable(r.account_id)
-            new = " NEW" if r.became_mqa is True else ""
-            print(f"  {r.score:5.1f}  {label}{new}: " + "; ".join(printable(x["text"]) for x in json.loads(r.reasons)[:3]))
+    for line in predict_summary(result, history, bundle, as_of, previous is not None, top=args.top,
+                                seconds=time.perf_counter() - t0, out=out):
+        print(line)
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    import json
-
-    import pandas as pd
-
+    as_of_text = _as_of_text(args.as_of, "explain")
+    _check_model_path(args, "explain")
+    as_of = _one_date(as_of_text, "explain")
     from mqa.features.history import read_history
-    from mqa.features.outputs import printable
-    from mqa.predict.batch import predict_history, score_change
+    from mqa.predict.account import explain_account
 
-    as_of = _one_date(args.as_of, "explain")
     config, _ = _configured(args)
     bundle = _model_for(args, "explain")
     history = read_history(args.data, config=config, purpose="predict")
     _check_fresh(history, as_of, bundle, args, "explain")
-    earlier = as_of - pd.Timedelta(days=bundle.settings.step_days)
     try:
-        now = predict_history(history, bundle, as_of, accounts=[args.account]).iloc[0]
-        then = predict_history(history, bundle, earlier, accounts=[args.account]).iloc[0]
+        explanation = explain_account(history, bundle, args.account, as_of)
     except ValueError as exc:
         raise UserError(f"mqa explain: {exc}") from None
-    print(f"Account {printable(args.account)} at {as_of:%Y-%m-%d} (model {bundle.version}):")
-    if now["status"] != "scored":
-        print(f"  not scored: {now['status'].replace('_', ' ')}.")
-        return 0
-    print(f"  score {now['score']:.1f} ({now['tier']}), probability of an opportunity within "
-          f"{bundle.settings.horizon_days} days {now['probability']:.1%}; MQA at {bundle.cutoff:g}: {'yes' if now['is_mqa'] else 'no'}.")
-    print(f"  about {round(100 * now['probability'])} in 100 accounts like this open an opportunity "
-          f"({now['lift']:.1f}x the average); data through {now['data_through']:%Y-%m-%d}.")
-    print("  drivers (one per signal; log-odds):")
-    labels = {"why_now": "why now", "background": "background", "holds_back": "holds it back"}
-    for r in json.loads(now["reasons"]):
-        kind = labels.get(r.get("kind"), "up" if r["contribution"] > 0 else "down")
-        print(f"    {'+' if r['contribution'] > 0 else '-'} {kind}: {printable(r['text'])} ({r['contribution']:+.2f})")
-    shares = json.loads(now["family_contributions"])
-    print("  by family: " + ", ".join(f"{k} {v['share']:.0%}" for k, v in shares.items()))
-    if not now["is_mqa"]:
-        if then["status"] != "scored":
-            print(f"  on {earlier:%Y-%m-%d} it was not scored ({then['status'].replace('_', ' ')}).")
-        else:
-            print(f"  since {earlier:%Y-%m-%d}: score {then['score']:.1f} -> {now['score']:.1f}.")
-            print("  what moved it most:")
-            for r in score_change(history, bundle, args.account, earlier, as_of).itertuples():
-                print(f"    {r.delta:+.2f}: {printable(r.now)}" + (f" (was: {printable(r.then)})" if r.then != r.now else ""))
+    print(explanation)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from mqa.features.history import read_history
-    from mqa.features.outputs import check_output
-    from mqa.predict.report import (
-        ReportSettings,
-        check_report_folder,
-        read_scores,
-        render_report,
-        write_report,
-    )
-    from mqa.train.settings import train_settings
-
     if args.near < 0:
         raise UserError(f"mqa report: --near must be 0 or more, got {args.near}")
+    _check_model_path(args, "report")
+    from mqa.api import render_report
+    from mqa.features.history import read_history
+    from mqa.features.outputs import check_output
+    from mqa.predict.report import check_report_folder, read_scores, write_report
+
     inputs = [args.scores] + list(args.earlier or [])
     try:
         check_output(args.out, "--out", data=args.data, inputs=inputs + [args.config], folder=True)
         check_report_folder(args.out)
     except (ValueError, FileExistsError) as exc:
         raise UserError(f"mqa report: {exc}") from None
-    config, fsettings = _configured(args)
+    config, _ = _configured(args)
     t0 = time.perf_counter()
     try:
         scores = read_scores(inputs)
     except ValueError as exc:
         raise UserError(f"mqa report: --scores/--earlier {exc}") from None
-    if args.model:
-        bundle = _model_for(args, "report")
-        cutoff, fsettings = bundle.cutoff, bundle.settings
-    else:
-        cutoff = train_settings(config).cutoff
-    settings = ReportSettings(cutoff=cutoff, horizon_days=fsettings.horizon_days,
-                              committee=dict(fsettings.committee), relevant_topics=fsettings.relevant_topics, near=args.near)
+    bundle = _model_for(args, "report") if args.model else None
     history = read_history(args.data, config=config, purpose="predict")
-    # The trend may use earlier files, but the report is about the --scores file's latest date.
-    latest = scores.loc[scores["source"] == 0, "as_of"].max()
-    scores = scores[scores["as_of"] <= latest]
     try:
-        report = render_report(scores, history, settings, accounts=args.account, only_mqa=args.only_mqa, owner=args.owner,
-                               scores_name=Path(args.scores).name)
+        report = render_report(scores, history, model=bundle, config=config, accounts=args.account,
+                               only_mqa=args.only_mqa, owner=args.owner, near=args.near, scores_name=Path(args.scores).name)
         out = write_report(report, args.out)
     except (ValueError, FileExistsError) as exc:
         raise UserError(f"mqa report: {exc}") from None
@@ -631,15 +529,13 @@ def _write(write, frame, out: Path, command: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``mqa`` command; returns the exit status."""
-    from mqa.features.config import ConfigError
-    from mqa.features.outputs import OutputError, printable
-    from mqa.features.problems import DataError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, ConfigError, UserError, OutputError) as exc:
+    except (MqaError, UserError) as exc:
+        from mqa.features.plain import printable
+
         # Messages quote the user's data: no control character reaches the terminal.
         print(printable(str(exc), newlines=True), file=sys.stderr)
         return EXIT_USER_ERROR
@@ -655,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except OSError as exc:
+        from mqa.features.plain import printable
+
         where = f"{exc.filename}: " if exc.filename else ""
         print(printable(f"mqa {args.command}: {where}{exc.strerror or exc}; check the path and its permissions. "
                         "Nothing was written."), file=sys.stderr)

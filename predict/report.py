@@ -130,6 +130,20 @@ def read_scores(paths) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def reported_date(scores: pd.DataFrame) -> pd.Timestamp:
+    """The as-of date a report is about: the latest of the first scores file (``source`` 0), or of all rows.
+
+    Raises
+    ------
+    ValueError
+        No scores at all.
+    """
+    if scores.empty:
+        raise ValueError("the scores hold no row; pass an output of 'mqa predict'")
+    first = scores["source"] == 0 if "source" in scores else pd.Series(True, index=scores.index)
+    return scores.loc[first.to_numpy(dtype=bool), "as_of"].max()
+
+
 def render_report(scores: pd.DataFrame, history: History, settings: ReportSettings | None = None, accounts=None,
                   only_mqa: bool = False, owner: str | None = None, scores_name: str = "") -> Report:
     """Render the digest, the account pages and the summaries.
@@ -137,8 +151,10 @@ def render_report(scores: pd.DataFrame, history: History, settings: ReportSettin
     Parameters
     ----------
     scores : DataFrame
-        From :func:`read_scores`: the latest as-of date is the one reported;
-        earlier dates (in the same or other files) make each account's trend.
+        From :func:`read_scores`. The date reported is the latest as-of date of
+        the first file (``source`` 0; the latest of all when there is no
+        ``source`` column); earlier dates, in that file or the others, make each
+        account's trend, and later dates of other files are left out.
     history : History
         The history the scores were made from (for names, people, content, ...).
     settings : ReportSettings, optional
@@ -162,7 +178,8 @@ def render_report(scores: pd.DataFrame, history: History, settings: ReportSettin
         An unknown account or owner, or scores of accounts the history lacks.
     """
     settings = settings or ReportSettings()
-    as_of = scores["as_of"].max()
+    as_of = reported_date(scores)
+    scores = scores[scores["as_of"] <= as_of]
     current = scores[scores["as_of"] == as_of].drop_duplicates("account_id", keep="last")
     current.index = pd.Index(current["account_id"].to_numpy(dtype=object))
     info = history["accounts"].set_index("account_id")

@@ -287,7 +287,7 @@ def test_cutoff_advice_says_where_the_cutoff_sits_and_recommends_one():
 
 
 def test_train_output_says_where_the_cutoff_sits(demo_run, demo_history):
-    from mqa.cli import train_summary
+    from mqa.train.summary import train_summary
 
     lines = train_summary(demo_run, "data/demo", demo_history)
     at = [x for x in lines if x.strip().startswith("At the cutoff of 85, an account has a probability of about ")]

@@ -21,6 +21,8 @@ edited manifest is refused as well (docs/operating.md).
 
 from __future__ import annotations
 
+from mqa.errors import MqaError
+
 import hashlib
 import hmac
 import json
@@ -45,7 +47,7 @@ FORMAT_VERSION = 1
 KEY_VARIABLE = "MQA_BUNDLE_KEY"
 
 
-class BundleError(ValueError):
+class BundleError(MqaError):
     """A bundle that cannot be used: missing, altered, or of another format."""
 
 

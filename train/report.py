@@ -9,17 +9,16 @@ from __future__ import annotations
 import io
 from datetime import datetime, timezone
 
-import matplotlib
+import numpy as np
+# Figures are drawn with matplotlib's object API and written as SVG: no
+# plotting backend is chosen (a notebook's inline plots keep working).
+from matplotlib.figure import Figure
+from jinja2 import Environment
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from jinja2 import Environment  # noqa: E402
+from mqa.features.build import family_of, feature_spec
 
-from mqa.features.build import family_of, feature_spec  # noqa: E402
-
-from .evaluate import cutoff_advice  # noqa: E402
-from .pipeline import TrainingRun  # noqa: E402
+from .evaluate import cutoff_advice
+from .pipeline import TrainingRun
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -96,10 +95,15 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 """
 
 
+def _figure(width: float, height: float):
+    """A figure of its own (no pyplot state, no backend) and its one axes."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
 def _svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
@@ -109,7 +113,7 @@ def plots(run: TrainingRun) -> dict[str, str]:
     ev = run.evaluation
     out = {}
     cal = ev["calibration"]
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _figure(5, 4)
     top = float(max(cal["predicted"].max(), cal["observed"].max(), 0.05)) * 1.1
     ax.plot([0, top], [0, top], color="#999", lw=1, ls="--", label="perfect")
     ax.plot(cal["predicted"], cal["observed"], marker="o", color="#1f6feb", label="model")
@@ -118,14 +122,14 @@ def plots(run: TrainingRun) -> dict[str, str]:
     out["calibration"] = _svg(fig)
 
     lift = ev["lift"]
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _figure(5, 4)
     ax.bar(lift["decile"].astype(str), lift["lift"], color="#1f6feb")
     ax.axhline(1, color="#999", lw=1, ls="--")
     ax.set(xlabel="score decile (10 = highest)", ylabel="lift over base rate", title="Lift by decile (out of fold)")
     out["lift"] = _svg(fig)
 
     c = ev["cutoffs"]
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _figure(5, 4)
     ax.plot(c["cutoff"], c["precision"], marker="o", color="#1f6feb", label="precision")
     ax.plot(c["cutoff"], c["recall"], marker="s", color="#2da44e", label="recall")
     ax.set(xlabel="cutoff", ylabel="share", title="Precision, recall and volume by cutoff")
@@ -136,7 +140,7 @@ def plots(run: TrainingRun) -> dict[str, str]:
     out["cutoffs"] = _svg(fig)
 
     imp = run.importance.head(20)[::-1]
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = _figure(9, 6)
     labels = [f"{feature_spec(n, run.bundle.settings).description} ({family_of(n)})" for n in imp.index]
     ax.barh(labels, imp.values, color="#1f6feb")
     ax.set(xlabel="mean |SHAP| (log-odds)", title="Top 20 drivers")

@@ -18,6 +18,8 @@ only aggregates.
 
 from __future__ import annotations
 
+from mqa.errors import MqaError
+
 import json
 import os
 import tempfile
@@ -50,7 +52,7 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 LOCK_SECONDS = 900  # how long a run waits for another one logging to the same local store
 
 
-class TrackingError(ValueError):
+class TrackingError(MqaError):
     """MLflow cannot be reached or refused a step; the message names the store and the fix."""
 
 
