@@ -38,11 +38,10 @@ leaves which trace), ``artefacts`` (what trackers make of it), ``intent``, and
 helpers they share. Only the names below are public.
 """
 
+from ..contract import ACTIVITY_TYPES, DEPARTMENTS, SENIORITIES, SIGNAL_TYPES
 from .generate import generate_history
 from .grid import DEFAULT_END, DEFAULT_START
 from .vocab import (
-    ACTIVITY_TYPES,
-    DEPARTMENTS,
     FREE_MAIL_DOMAINS,
     ICP_EMPLOYEES,
     ICP_INDUSTRIES,
@@ -50,8 +49,6 @@ from .vocab import (
     INDUSTRIES,
     OWNERS,
     RELEVANT_TOPICS,
-    SENIORITIES,
-    SIGNAL_TYPES,
     TECHNOLOGIES,
     UNKNOWN_ACTIVITY_TYPES,
     UNRELATED_TOPICS,

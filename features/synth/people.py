@@ -6,16 +6,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..contract import DEPARTMENTS, SENIORITIES
 from .accounts import Accounts
 from .draws import pick
 from .grid import Grid
 from .vocab import (
     ANY_DEPTS,
-    DEPARTMENTS,
     FIRST_NAMES,
     FREE_MAIL_DOMAINS,
     LAST_NAMES,
-    SENIORITIES,
     SUBDOMAINS,
     TITLE_COUNT,
     TITLE_OFFSET,

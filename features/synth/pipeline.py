@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contract import OPPORTUNITY_TYPES
 from .accounts import Accounts
 from .draws import sigmoid
 from .grid import Grid
@@ -30,7 +31,8 @@ class Cycles:
 
 
 OPP_FIELDS = ("acct", "created", "closed", "won", "kind", "amount")
-NEW_BUSINESS, EXPANSION, RENEWAL = 0, 1, 2
+# Codes of the opportunity types, indexes into the contract's vocabulary.
+NEW_BUSINESS, EXPANSION, RENEWAL = (OPPORTUNITY_TYPES.index(t) for t in ("new_business", "expansion", "renewal"))
 
 
 def deal_size(rng, employees, n):

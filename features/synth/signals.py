@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..contract import SIGNAL_TYPES
 from .accounts import Accounts
 from .draws import pick
 from .grid import Grid
@@ -12,7 +13,6 @@ from .vocab import (
     FIRST_NAMES,
     LAST_NAMES,
     ROUNDS,
-    SIGNAL_TYPES,
     TECHNOLOGIES,
 )
 

@@ -6,19 +6,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..contract import (
+    ACTIVITY_TYPES,
+    DEPARTMENTS,
+    OPPORTUNITY_TYPES,
+    SENIORITIES,
+    SIGNAL_TYPES,
+)
 from .accounts import Accounts
 from .columns import id_strings, str_column, string_array, take, timestamps
 from .draws import random_id_values
 from .grid import Grid
 from .vocab import (
-    ACTIVITY_TYPES,
-    DEPARTMENTS,
     INDUSTRIES,
     OPEN_STAGES,
-    OPP_TYPES,
     RELEVANT_TOPICS,
-    SENIORITIES,
-    SIGNAL_TYPES,
     TITLE_TEXT,
     UNKNOWN_ACTIVITY_TYPES,
     UNRELATED_TOPICS,
@@ -137,5 +139,5 @@ def opportunities_frame(rng, acc: Accounts, opp, grid: Grid):
         "stage": str_column(stage),
         "is_won": won,
         "amount": o["amount"].astype(float),
-        "type": take(string_array(OPP_TYPES), o["kind"].astype(np.int64)),
+        "type": take(string_array(OPPORTUNITY_TYPES), o["kind"].astype(np.int64)),
     })

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..contract import ACTIVITY_TYPES, DEPARTMENTS, SENIORITIES
+
 INDUSTRIES: tuple[str, ...] = (
     "Software", "Financial Services", "Healthcare", "Logistics", "Manufacturing", "Retail",
     "Telecommunications", "Education", "Media", "Energy", "Professional Services", "Public Sector",
@@ -31,21 +33,8 @@ UNRELATED_TOPICS: tuple[str, ...] = (
 FREE_MAIL_DOMAINS: tuple[str, ...] = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "proton.me")
 VENDOR_SITE = "https://www.acme-vendor.com"
 
-ACTIVITY_TYPES: tuple[str, ...] = (
-    "web_visit", "pricing_page_visit", "content_download", "webinar_registered", "webinar_attended",
-    "email_open", "email_click", "ad_click", "form_fill", "demo_request", "event_attended", "trial_signup",
-    "product_usage",
-)
 # Types outside the contract's vocabulary, which a reader must keep as "other".
 UNKNOWN_ACTIVITY_TYPES: tuple[str, ...] = ("chat_message", "video_view")
-SIGNAL_TYPES: tuple[str, ...] = (
-    "executive_hire", "funding_round", "hiring_surge", "technology_added", "technology_removed", "layoff",
-    "acquisition", "product_limit_reached",
-)
-SENIORITIES: tuple[str, ...] = ("c_level", "vp", "director", "manager", "individual")
-DEPARTMENTS: tuple[str, ...] = (
-    "it", "engineering", "finance", "procurement", "marketing", "sales", "operations", "executive", "hr",
-)
 
 TYPE_CODE = {name: i for i, name in enumerate(ACTIVITY_TYPES + UNKNOWN_ACTIVITY_TYPES)}
 
@@ -201,4 +190,3 @@ OWNERS = ("Dana Whitfield", "Marcus Oyelaran", "Priya Natarajan", "Tomasz Kowal"
 
 
 OPEN_STAGES = np.array(["qualification", "discovery", "proposal", "negotiation"])
-OPP_TYPES = ("new_business", "expansion", "renewal")
