@@ -34,13 +34,15 @@ The package, in the order :func:`generate_history` runs it: ``grid`` (the
 weeks), ``accounts``, ``signals`` (timing events), ``pipeline`` (the weekly
 market: cycles, opportunities, customers), ``people`` and ``engagement`` (who
 leaves which trace), ``artefacts`` (what trackers make of it), ``intent``, and
-``tables`` (the export); ``vocab``, ``draws`` and ``columns`` hold the data and
-helpers they share. Only the names below are public.
+``tables`` (the export); ``params`` names the weekly run's constants
+(:class:`SynthParams`), ``deals`` sizes and times opportunities, and ``vocab``,
+``draws`` and ``columns`` hold the data and helpers the stages share. Only the names below are public.
 """
 
 from ..contract import ACTIVITY_TYPES, DEPARTMENTS, SENIORITIES, SIGNAL_TYPES
 from .generate import generate_history
 from .grid import DEFAULT_END, DEFAULT_START
+from .params import SynthParams
 from .vocab import (
     FREE_MAIL_DOMAINS,
     ICP_EMPLOYEES,
@@ -58,5 +60,5 @@ from .vocab import (
 __all__ = [
     "ACTIVITY_TYPES", "DEFAULT_END", "DEFAULT_START", "DEPARTMENTS", "FREE_MAIL_DOMAINS", "ICP_EMPLOYEES",
     "ICP_INDUSTRIES", "ICP_TECHNOLOGIES", "INDUSTRIES", "OWNERS", "RELEVANT_TOPICS", "SENIORITIES", "SIGNAL_TYPES",
-    "TECHNOLOGIES", "UNKNOWN_ACTIVITY_TYPES", "UNRELATED_TOPICS", "VENDOR_SITE", "generate_history",
+    "TECHNOLOGIES", "UNKNOWN_ACTIVITY_TYPES", "UNRELATED_TOPICS", "VENDOR_SITE", "SynthParams", "generate_history",
 ]

@@ -12,6 +12,7 @@ from .draws import pick, random_id_values
 from .engagement import simulate_activities
 from .grid import DEFAULT_END, DEFAULT_START, make_grid
 from .intent import intent_rows
+from .params import SynthParams
 from .people import person_identity
 from .pipeline import simulate_pipeline
 from .signals import latent_events, signal_rows
@@ -27,7 +28,7 @@ from .vocab import OWNERS
 
 
 def generate_history(
-    n_accounts: int = 2000, seed: int = 0, start=DEFAULT_START, end=DEFAULT_END
+    n_accounts: int = 2000, seed: int = 0, start=DEFAULT_START, end=DEFAULT_END, *, params: SynthParams | None = None
 ) -> dict[str, pd.DataFrame]:
     """Generate a synthetic CRM history in the shape of ``DATA_CONTRACT.md``.
 
@@ -47,6 +48,9 @@ def generate_history(
         (the won deals of the customers the history opens with, and those of
         a half-year run-in), as in a CRM export: the history opens with
         customers and open pipeline.
+    params : SynthParams, optional
+        The constants of the weekly market run; default ``SynthParams()``,
+        the market the project's tests and figures are measured on.
 
     Returns
     -------
@@ -72,12 +76,15 @@ def generate_history(
         raise ValueError(f"n_accounts must be a positive integer; got {n_accounts!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    grid = make_grid(start, end)
+    params = SynthParams() if params is None else params
+    if not isinstance(params, SynthParams):
+        raise ValueError(f"params must be a SynthParams; got {type(params).__name__}")
+    grid = make_grid(start, end, params.run_in_weeks)
     rng = np.random.default_rng(int(seed))
 
     acc = make_accounts(rng, int(n_accounts), grid)
     events = latent_events(rng, acc, grid)
-    cycles, opp, customers, limits = simulate_pipeline(rng, acc, events, grid)
+    cycles, opp, customers, limits = simulate_pipeline(rng, acc, events, grid, params)
     ev, pt = simulate_activities(rng, acc, cycles, customers, grid)
     ev = finish_activities(rng, ev, pt)
 

@@ -11,12 +11,6 @@ DEFAULT_START = "2024-07-01"
 DEFAULT_END = "2026-06-30"
 
 
-# Weeks simulated before ``start`` so that the history opens mid-stream: some
-# cycles are already running, some opportunities already open, some accounts
-# already customers. Only opportunities of that run-in are written.
-RUN_IN_WEEKS = 26
-
-
 @dataclass(frozen=True)
 class Grid:
     """The simulated weeks: index 0 is the first run-in week, ``run_in`` the week of ``start``."""
@@ -35,8 +29,12 @@ class Grid:
         return (np.asarray(w) - self.run_in) * 7.0
 
 
-def make_grid(start, end) -> Grid:
-    """Parse and check the history's first and last day."""
+def make_grid(start, end, run_in_weeks: int) -> Grid:
+    """Parse and check the history's first and last day; ``run_in_weeks`` are simulated before it.
+
+    Only the opportunities of the run-in are written, so that the history
+    opens mid-stream.
+    """
     try:
         t0 = pd.Timestamp(start)
         t1 = pd.Timestamp(end)
@@ -52,7 +50,7 @@ def make_grid(start, end) -> Grid:
     if n_days < 28:
         raise ValueError(f"the history must span at least 28 days; start={t0.date()} and end={t1.date()} "
                          f"span {n_days:.0f}. Choose an end at least four weeks after start.")
-    return Grid(start=t0, n_days=float(n_days), run_in=RUN_IN_WEEKS, n_weeks=int(np.ceil(n_days / 7)))
+    return Grid(start=t0, n_days=float(n_days), run_in=run_in_weeks, n_weeks=int(np.ceil(n_days / 7)))
 
 
 def hours(rng, n):
