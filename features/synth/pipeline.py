@@ -85,9 +85,9 @@ class Drivers:
 class Ledger:
     """What the run records, week by week: cycles, opportunities and product-limit hits."""
 
-    cycles: list
-    opportunities: list
-    limits: list
+    cycles: list[dict]          # one dict of Cycles fields per week that started any
+    opportunities: list[dict]   # one dict of OPP_FIELDS per process and week
+    limits: list[np.ndarray]    # per simulated week, the accounts that hit a product limit
 
 
 def _season(grid: Grid, p: SeasonParams):
@@ -183,6 +183,8 @@ def _new_business(rng, acc: Accounts, grid: Grid, d: Drivers, market: Market, le
     p : SynthParams
         Uses ``new_business``, ``timing`` and ``deals``.
     """
+    if not len(idx):
+        return
     nb, k = p.new_business, len(idx)
     weeks = np.clip(np.round(nb.min_weeks + rng.gamma(nb.length_shape, nb.length_scale, k)), nb.min_weeks,
                     nb.max_weeks)
@@ -356,9 +358,7 @@ def simulate_pipeline(rng, acc: Accounts, events, grid: Grid, p: SynthParams):
         # accounts it spares are the ones sales may approach.
         h = _new_business_hazard(d, w, p.timing)
         u = rng.random(acc.n)
-        starts = np.flatnonzero(free & (u < h))
-        if len(starts):
-            _new_business(rng, acc, grid, d, market, ledger, starts, w, p)
+        _new_business(rng, acc, grid, d, market, ledger, np.flatnonzero(free & (u < h)), w, p)
         _sales_sourced(rng, acc, grid, d, market, ledger, free & (u >= h), w, p)
         _expansion(rng, acc, grid, market, ledger, customer, w, p)
         _renewals(rng, acc, grid, market, ledger, customer, w, p)
@@ -373,6 +373,7 @@ def simulate_pipeline(rng, acc: Accounts, events, grid: Grid, p: SynthParams):
     limit_week = np.repeat(np.arange(grid.total_weeks), [len(x) for x in ledger.limits])
     customers = customer_periods(grid, market.customer_since, market.customer_until)
     return cycles, opp, customers, (limit_acct, limit_week)
+
 
 def customer_periods(grid, since_w, until_w):
     """(account, first day, end day) of each account's latest customer period, clipped to the history."""
