@@ -79,8 +79,9 @@ def data_key(n_accounts: int, seed: int) -> dict:
 
     import mqa.features.synth as synth
 
-    return {"accounts": n_accounts, "seed": seed,
-            "synth_sha256": hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:16]}
+    # Every module of the generator's package, so that a change to any of them is a new history.
+    source = b"".join(f.read_bytes() for f in sorted(Path(synth.__file__).parent.glob("*.py")))
+    return {"accounts": n_accounts, "seed": seed, "synth_sha256": hashlib.sha256(source).hexdigest()[:16]}
 
 
 def child_generate(n_accounts: int, seed: int, folder: Path) -> None:

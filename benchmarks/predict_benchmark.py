@@ -4,7 +4,7 @@
 
 1. Generates a synthetic history (``synth.generate_history``) as Parquet in
    ``--workdir`` (default ``/tmp/mqa-predict-bench``; reused while the
-   arguments and ``features/synth.py`` are unchanged), builds its feature rows
+   arguments and ``features/synth/`` are unchanged), builds its feature rows
    at the default grid (accounts x as-of dates every 14 days) and trains the
    project's model on them with ``train_model`` (the default search). Building
    features for 200,000 distinct accounts in one history does not fit this
@@ -81,8 +81,9 @@ def load_text() -> str:
 def data_key(n_accounts: int, seed: int) -> dict:
     import mqa.features.synth as synth
 
-    return {"accounts": n_accounts, "seed": seed,
-            "synth_sha256": hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:16]}
+    # Every module of the generator's package, so that a change to any of them is a new history.
+    source = b"".join(f.read_bytes() for f in sorted(Path(synth.__file__).parent.glob("*.py")))
+    return {"accounts": n_accounts, "seed": seed, "synth_sha256": hashlib.sha256(source).hexdigest()[:16]}
 
 
 def prepare(args) -> dict:

@@ -4,7 +4,7 @@
         [--seed 0] [--as-of 2026-06-16] [--workdir /tmp/mqa_spark_bench] [--master local[2]]
         [--driver-memory 6g] [--partitions N] [--part all|predict|features] [--skip-single]
 
-1. Generates (or reuses, while the arguments and ``features/synth.py`` are
+1. Generates (or reuses, while the arguments and ``features/synth/`` are
    unchanged) synthetic histories with ``synth.generate_history``: the scored
    one (``--accounts``), a smaller one with the same seed to train on
    (``--train-accounts``: training is not what is measured here) and one for
@@ -68,7 +68,9 @@ def ensure_history(work: Path, accounts: int, seed: int) -> Path:
     import mqa.features.synth as synth
 
     folder = history_dir(work, accounts, seed)
-    key = {"accounts": accounts, "seed": seed, "synth_sha256": hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:16]}
+    # Every module of the generator's package, so that a change to any of them is a new history.
+    source = b"".join(f.read_bytes() for f in sorted(Path(synth.__file__).parent.glob("*.py")))
+    key = {"accounts": accounts, "seed": seed, "synth_sha256": hashlib.sha256(source).hexdigest()[:16]}
     marker = folder / ".complete.json"
     if marker.exists() and json.loads(marker.read_text()) == key:
         log(f"reusing the {accounts:,}-account history in {folder}")

@@ -202,4 +202,21 @@ SIGNAL_TYPES: tuple[str, ...] = (
 
 SENIORITIES: tuple[str, ...] = ("c_level", "vp", "director", "manager", "individual")
 
+# The departments DATA_CONTRACT.md names for contacts.department. Readers keep
+# any other value as it is; the order carries no meaning.
+DEPARTMENTS: tuple[str, ...] = (
+    "it",
+    "engineering",
+    "finance",
+    "procurement",
+    "marketing",
+    "sales",
+    "operations",
+    "executive",
+    "hr",
+)
+
+# The opportunity types DATA_CONTRACT.md names; the label may count only some.
+OPPORTUNITY_TYPES: tuple[str, ...] = ("new_business", "expansion", "renewal")
+
 SURGE_THRESHOLD = 60.0
