@@ -15,6 +15,7 @@ import numpy as np
 
 from .config import FeatureSettings
 from .context import Context, Feature
+from .wording import Template
 
 PREFIX = "attribute__"
 
@@ -37,13 +38,19 @@ def number(ctx: Context, column: str) -> np.ndarray:
     return ctx.per_account(_column(ctx, column).to_numpy(dtype=float))
 
 
+def attribute_template(column: str, kind: str) -> Template:
+    """How a declared attribute's value is said: "lead source: webinar", "seats: 1,500", "seats unknown"."""
+    label = column.replace("_", " ")
+    return Template("category" if kind == "category" else "number", f"{label}: {{n}}", missing=f"{label} unknown")
+
+
 def attribute_features(settings: FeatureSettings | None) -> list[Feature]:
     """The features of the attributes ``settings`` declares, in declaration order."""
     if settings is None:
         return []
     return [
         Feature(f"{PREFIX}{col}", partial(category if kind == "category" else number, column=col), col.replace("_", " "),
-                categorical=kind == "category", sources=(f"accounts.{col}",))
+                categorical=kind == "category", sources=(f"accounts.{col}",), template=attribute_template(col, kind))
         for col, kind in settings.attributes
     ]
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .context import Context, Feature
 from .window import window_distinct, window_group_max_share, window_sum
+from .wording import Template
 
 WINDOWS = (30, 90)
 SENIOR = ("vp", "c_level")
@@ -90,16 +91,28 @@ FEATURES: list[Feature] = [
     for d in WINDOWS
     for feature in (
         Feature(f"engagement__contacts_engaged_{d}d", partial(contacts_engaged, days=d), f"people engaged in the last {d} days",
-                sources=PEOPLE),
+                sources=PEOPLE,
+                template=Template("count", "{n} people engaged in {w}", "1 person engaged in {w}",
+                                  "no one engaged in {w}").within(d)),
         Feature(f"engagement__departments_engaged_{d}d", partial(departments_engaged, days=d), f"departments engaged in the last {d} days",
-                sources=DEPARTMENTS),
+                sources=DEPARTMENTS,
+                template=Template("count", "{n} departments engaged in {w}", "1 department engaged in {w}",
+                                  "no department engaged in {w}").within(d)),
         Feature(f"engagement__seniority_levels_{d}d", partial(seniority_levels_engaged, days=d),
-                f"seniority levels engaged in the last {d} days", sources=SENIORITY),
+                f"seniority levels engaged in the last {d} days", sources=SENIORITY,
+                template=Template("count", "{n} seniority levels engaged in {w}", "1 seniority level engaged in {w}",
+                                  "no seniority level engaged in {w}").within(d)),
         Feature(f"engagement__senior_contacts_{d}d", partial(senior_contacts_engaged, days=d),
-                f"VP or C-level people engaged in the last {d} days", sources=SENIORITY),
+                f"VP or C-level people engaged in the last {d} days", sources=SENIORITY,
+                template=Template("count", "{n} VP or C-level people engaged in {w}", "1 VP or C-level person engaged in {w}",
+                                  "no VP or C-level engagement in {w}").within(d)),
         Feature(f"engagement__committee_coverage_{d}d", partial(committee_coverage, days=d),
-                f"share of buying-committee roles engaged in the last {d} days", sources=DEPARTMENTS),
+                f"share of buying-committee roles engaged in the last {d} days", sources=DEPARTMENTS,
+                template=Template("percent", "{n}% of the buying committee's roles engaged in {w}", None,
+                                  "none of the buying committee's roles engaged in {w}").within(d)),
         Feature(f"engagement__top_contact_share_{d}d", partial(top_contact_share, days=d),
-                f"share of activity from the single most active person in the last {d} days", sources=PEOPLE),
+                f"share of activity from the single most active person in the last {d} days", sources=PEOPLE,
+                template=Template("percent", "the most active person holds {n}% of the activity in {w}", None, None,
+                                  "no known person active in {w}").within(d)),
     )
 ]

@@ -12,6 +12,8 @@ row, with a ``status``, for prediction) and adds the label.
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 import pandas as pd
 
@@ -21,10 +23,10 @@ from .attributes import attribute_features
 from .config import FeatureSettings
 from .dates import utc_instants
 from .context import Context, Feature
+from .families import FAMILIES  # noqa: F401 - the families' names, where callers have always found them
 from .history import History
 from .snapshots import SCORED, backtest_reserve_days, default_as_of, labels, make_grid, status
 
-FAMILIES: tuple[str, ...] = ("fit", "engagement", "intent", "timing", "history", "attribute")
 
 REGISTRY: list[Feature] = (
     fit.FEATURES + engagement.FEATURES + breadth.FEATURES + intent.FEATURES + timing.FEATURES + past_opportunities.FEATURES
@@ -53,23 +55,34 @@ def family_of(name: str) -> str:
     return name.partition("__")[0]
 
 
+class UnknownFeature(KeyError):
+    """A feature name this version does not define (a ``KeyError`` whose message reads as a sentence)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def feature_spec(name: str, settings: FeatureSettings | None = None) -> Feature:
-    """The feature called ``name``: a registered one, or an attribute that ``settings`` declares.
+    """The feature called ``name``: a registered one, or an attribute that ``settings`` declare.
 
     Raises
     ------
-    KeyError
-        No such feature; the message says whether an attribute is undeclared.
+    UnknownFeature
+        No such feature (a ``KeyError``); the message says whether an
+        attribute is undeclared, or which feature names come close.
     """
     if name in FEATURES_BY_NAME:
         return FEATURES_BY_NAME[name]
-    for f in attribute_features(settings):
+    declared = attribute_features(settings)
+    for f in declared:
         if f.name == name:
             return f
     if name.startswith(ATTRIBUTE_PREFIX):
-        raise KeyError(f"feature {name!r} is an attribute the settings do not declare; "
-                       f"add {name[len(ATTRIBUTE_PREFIX):]} to [attributes.accounts]")
-    raise KeyError(f"no feature {name!r} in this version of mqa")
+        raise UnknownFeature(f"feature {name!r} is an attribute the settings do not declare; "
+                             f"add {name[len(ATTRIBUTE_PREFIX):]} to [attributes.accounts]")
+    close = difflib.get_close_matches(name, list(FEATURES_BY_NAME) + [f.name for f in declared], n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownFeature(f"no feature {name!r} in this version of mqa{hint} (the features are listed in docs/features.md)")
 
 
 def default_grid(history: History, settings: FeatureSettings, folds: int = 3) -> pd.DatetimeIndex:

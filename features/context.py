@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from .config import FeatureSettings
+from .families import FAMILIES_BY_NAME
 from .history import History
 from .window import Events, Grid, events
+from .wording import Template
 
 
 class Context:
@@ -163,7 +165,7 @@ class ActivityCodes:
 
 
 class Feature:
-    """One named feature: its column name, family, function, a one-line meaning and its inputs.
+    """One named feature, defined once: its column name, family, function, meaning, inputs and wording.
 
     ``compute(ctx)`` returns an ``(accounts, dates)`` array (float, or object
     for a categorical feature such as industry).
@@ -173,15 +175,23 @@ class Feature:
     A history that lacks one of them (no table, an empty table, or a column
     that is absent or empty in every row) leaves the feature without signal:
     see :mod:`mqa.features.inputs`.
+
+    ``template`` is how a value is said to a sales rep
+    (:class:`~mqa.features.wording.Template`, rendered by
+    :func:`mqa.predict.sentences.sentences`). The family, the prefix of the
+    name, must be one of :mod:`mqa.features.families`.
     """
 
-    __slots__ = ("name", "family", "compute", "description", "categorical", "sources")
+    __slots__ = ("name", "family", "compute", "description", "categorical", "sources", "template")
 
     def __init__(self, name: str, compute, description: str, categorical: bool = False,
-                 sources: tuple[str, ...] = ()):
+                 sources: tuple[str, ...] = (), template: Template | None = None):
         family, sep, _ = name.partition("__")
         if not sep:
             raise ValueError(f"feature name {name!r} must read family__measure_window")
+        if family not in FAMILIES_BY_NAME:
+            raise ValueError(f"feature {name!r}: no family {family!r}; the families are {', '.join(FAMILIES_BY_NAME)} "
+                             "(mqa.features.families)")
         self.name = name
         self.family = family
         self.compute = compute
@@ -191,6 +201,9 @@ class Feature:
         if bad:
             raise ValueError(f"feature {name!r}: sources must read table.column, not {bad[0]!r}")
         self.sources = tuple(sources)
+        if not isinstance(template, Template):
+            raise ValueError(f"feature {name!r}: needs a template, how its value is said (mqa.features.wording.Template)")
+        self.template = template
 
     def __repr__(self) -> str:
         return f"Feature({self.name!r})"

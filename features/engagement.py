@@ -14,6 +14,7 @@ import numpy as np
 from . import contract as c
 from .context import Context, Feature
 from .window import days_since_last, window_sum
+from .wording import ACTIVITY_WORDS, Template
 
 WINDOWS = (7, 30, 90)
 TYPES = c.ACTIVITY_TYPES + (c.OTHER_ACTIVITY,)
@@ -71,6 +72,12 @@ def days_since_type(ctx: Context, kinds: tuple[str, ...]) -> np.ndarray:
     return days_since_last(ctx.grid, ctx.activities_where(np.isin(ctx.activity_codes.type, ctx.activity_codes.codes_of("type", kinds))))
 
 
+def _counted(kind: str) -> Template:
+    """How a count of one activity type is said ("3 web visits in the last 7 days")."""
+    one, many = ACTIVITY_WORDS[kind]
+    return Template("count", f"{{n}} {many} in {{w}}", f"1 {one} in {{w}}", f"no {many} in {{w}}")
+
+
 ACTIVITIES = ("activities.timestamp",)
 TYPED = ("activities.timestamp", "activities.type")
 # A known person is an activity's contact or its email address.
@@ -78,22 +85,39 @@ PERSON = "activities.contact_id|activities.email"
 
 FEATURES: list[Feature] = (
     [Feature(f"engagement__{kind}_{d}d", partial(count_of_type, kind=kind, days=d), f"{kind.replace('_', ' ')}s in the last {d} days",
-             sources=TYPED)
+             sources=TYPED, template=_counted(kind).within(d))
      for kind in TYPES for d in WINDOWS]
     + [Feature(f"engagement__activities_{d}d", partial(activities_total, days=d), f"activities in the last {d} days",
-               sources=ACTIVITIES) for d in WINDOWS]
-    + [Feature(f"engagement__points_{d}d", partial(points, days=d), f"engagement points in the last {d} days", sources=TYPED)
+               sources=ACTIVITIES,
+               template=Template("count", "{n} activities in {w}", "1 activity in {w}", "no activity in {w}").within(d))
+       for d in WINDOWS]
+    + [Feature(f"engagement__points_{d}d", partial(points, days=d), f"engagement points in the last {d} days", sources=TYPED,
+               template=Template("count", "{n} engagement points in {w}", None, "no engagement points in {w}").within(d))
        for d in WINDOWS]
     + [Feature(f"engagement__minutes_{d}d", partial(minutes, days=d), f"minutes engaged in the last {d} days",
-               sources=ACTIVITIES + ("activities.minutes",)) for d in (30, 90)]
+               sources=ACTIVITIES + ("activities.minutes",),
+               template=Template("count", "{n} minutes of engagement in {w}", None, "no recorded minutes in {w}").within(d))
+       for d in (30, 90)]
     + [Feature(f"engagement__anonymous_visits_{d}d", partial(anonymous_visits, days=d),
-               f"anonymous (account-level) visits in the last {d} days", sources=ACTIVITIES + (PERSON,)) for d in (30, 90)]
+               f"anonymous (account-level) visits in the last {d} days", sources=ACTIVITIES + (PERSON,),
+               template=Template("count", "{n} anonymous visits from the company's network in {w}",
+                                 "1 anonymous visit from the company's network in {w}",
+                                 "no anonymous visits from the company's network in {w}").within(d))
+       for d in (30, 90)]
     + [Feature(f"engagement__known_activities_{d}d", partial(known_activities, days=d),
-               f"activities by known people in the last {d} days", sources=ACTIVITIES + (PERSON,)) for d in (30, 90)]
+               f"activities by known people in the last {d} days", sources=ACTIVITIES + (PERSON,),
+               template=Template("count", "{n} activities by known people in {w}", "1 activity by a known person in {w}",
+                                 "no activity by known people in {w}").within(d))
+       for d in (30, 90)]
     + [
         Feature("engagement__days_since_pricing_visit", partial(days_since_type, kinds=("pricing_page_visit",)),
-                "days since the last pricing-page visit", sources=TYPED),
+                "days since the last pricing-page visit", sources=TYPED,
+                template=Template("days", "last pricing-page visit {n} days ago", "last pricing-page visit 1 day ago",
+                                  "pricing page visited today", "no pricing-page visit yet")),
         Feature("engagement__days_since_demo_request", partial(days_since_type, kinds=("demo_request", "trial_signup")),
-                "days since the last demo request or trial sign-up", sources=TYPED),
+                "days since the last demo request or trial sign-up", sources=TYPED,
+                template=Template("days", "last demo request or trial sign-up {n} days ago",
+                                  "last demo request or trial sign-up 1 day ago", "demo request or trial sign-up today",
+                                  "no demo request or trial yet")),
     ]
 )

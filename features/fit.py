@@ -12,6 +12,7 @@ import pandas as pd
 
 from .context import Context, Feature
 from .window import DAY_NS
+from .wording import Template
 
 
 def industry(ctx: Context) -> np.ndarray:
@@ -93,15 +94,30 @@ def account_age_days(ctx: Context) -> np.ndarray:
 INDUSTRY, EMPLOYEES, TECHNOLOGIES = "accounts.industry", "accounts.employees", "accounts.technologies"
 
 FEATURES: list[Feature] = [
-    Feature("fit__industry", industry, "industry", categorical=True, sources=(INDUSTRY,)),
-    Feature("fit__country", country, "country", categorical=True, sources=("accounts.country",)),
-    Feature("fit__employees", employees, "employees", sources=(EMPLOYEES,)),
-    Feature("fit__annual_revenue", annual_revenue, "annual revenue", sources=("accounts.annual_revenue",)),
-    Feature("fit__technologies_count", technologies_count, "installed technologies", sources=(TECHNOLOGIES,)),
-    Feature("fit__icp_technologies", icp_technologies, "ICP technologies installed", sources=(TECHNOLOGIES,)),
-    Feature("fit__icp_industry", icp_industry, "industry in the ideal customer profile", sources=(INDUSTRY,)),
-    Feature("fit__icp_size", icp_size, "company size in the ideal customer profile's band", sources=(EMPLOYEES,)),
+    Feature("fit__industry", industry, "industry", categorical=True, sources=(INDUSTRY,),
+            template=Template("category", "industry: {n}", missing="industry unknown")),
+    Feature("fit__country", country, "country", categorical=True, sources=("accounts.country",),
+            template=Template("category", "country: {n}", missing="country unknown")),
+    Feature("fit__employees", employees, "employees", sources=(EMPLOYEES,),
+            template=Template("count", "{n} employees", "1 employee", missing="company size unknown")),
+    Feature("fit__annual_revenue", annual_revenue, "annual revenue", sources=("accounts.annual_revenue",),
+            template=Template("money", "annual revenue {n}", missing="revenue unknown")),
+    Feature("fit__technologies_count", technologies_count, "installed technologies", sources=(TECHNOLOGIES,),
+            template=Template("count", "{n} technologies installed", "1 technology installed", "no technologies on record")),
+    Feature("fit__icp_technologies", icp_technologies, "ICP technologies installed", sources=(TECHNOLOGIES,),
+            template=Template("count", "{n} of the ideal customer profile's technologies installed",
+                              "1 of the ideal customer profile's technologies installed",
+                              "none of the ideal customer profile's technologies installed")),
+    Feature("fit__icp_industry", icp_industry, "industry in the ideal customer profile", sources=(INDUSTRY,),
+            template=Template("flag", "in a target industry", None, "not in a target industry")),
+    Feature("fit__icp_size", icp_size, "company size in the ideal customer profile's band", sources=(EMPLOYEES,),
+            template=Template("flag", "company size in the ideal customer profile's band", None,
+                              "company size outside the ideal customer profile's band", "company size unknown")),
     # Without one of its three parts the score only rescales the other two.
-    Feature("fit__icp_score", icp_score, "ideal customer profile match (0-1)", sources=(INDUSTRY, EMPLOYEES, TECHNOLOGIES)),
-    Feature("fit__account_age_days", account_age_days, "days since the account was created", sources=("accounts.created_at",)),
+    Feature("fit__icp_score", icp_score, "ideal customer profile match (0-1)", sources=(INDUSTRY, EMPLOYEES, TECHNOLOGIES),
+            template=Template("percent", "{n}% match with the ideal customer profile", None,
+                              "no match with the ideal customer profile")),
+    Feature("fit__account_age_days", account_age_days, "days since the account was created", sources=("accounts.created_at",),
+            template=Template("days", "account created {n} days ago", "account created 1 day ago", "account created today",
+                              "account creation date unknown")),
 ]

@@ -15,6 +15,7 @@ import pandas as pd
 from .contract import SURGE_THRESHOLD
 from .context import Context, Feature
 from .window import DAY_NS, window_distinct, window_max, window_sum
+from .wording import Template
 
 RECENT_DAYS = 28  # the last 4 weeks
 BEFORE_DAYS = 56  # the 8 weeks before them
@@ -81,15 +82,31 @@ def weeks_surging(ctx: Context, relevant_only: bool = False) -> np.ndarray:
 INTENT = ("intent.date", "intent.topic", "intent.score")
 
 FEATURES: list[Feature] = [
-    Feature("intent__surging_topics_28d", surging_topics, "topics surging in the last 4 weeks", sources=INTENT),
+    Feature("intent__surging_topics_28d", surging_topics, "topics surging in the last 4 weeks", sources=INTENT,
+            template=Template("count", "{n} intent topics surging in {w}", "1 intent topic surging in {w}",
+                              "no intent topic surging in {w}").within(RECENT_DAYS)),
     Feature("intent__relevant_surging_topics_28d", partial(surging_topics, relevant_only=True),
-            "relevant topics surging in the last 4 weeks", sources=INTENT),
-    Feature("intent__max_score_28d", max_score, "highest intent score in the last 4 weeks", sources=INTENT),
+            "relevant topics surging in the last 4 weeks", sources=INTENT,
+            template=Template("count", "{n} relevant intent topics surging in {w}", "intent on a relevant topic surging in {w}",
+                              "no surge on a relevant topic in {w}").within(RECENT_DAYS)),
+    Feature("intent__max_score_28d", max_score, "highest intent score in the last 4 weeks", sources=INTENT,
+            template=Template("score", "top intent score {n} in {w}", None, None,
+                              "no intent data for {w}").within(RECENT_DAYS)),
     Feature("intent__relevant_max_score_28d", partial(max_score, relevant_only=True),
-            "highest intent score on a relevant topic in the last 4 weeks", sources=INTENT),
-    Feature("intent__mean_score_28d", mean_score, "mean intent score in the last 4 weeks", sources=INTENT),
-    Feature("intent__score_trend_28d", score_trend, "intent score change: last 4 weeks against the 8 before", sources=INTENT),
-    Feature("intent__weeks_surging_84d", weeks_surging, "weeks with an intent surge in the last 12 weeks", sources=INTENT),
+            "highest intent score on a relevant topic in the last 4 weeks", sources=INTENT,
+            template=Template("score", "top intent score on a relevant topic {n} in {w}", None, None,
+                              "no intent data on relevant topics for {w}").within(RECENT_DAYS)),
+    Feature("intent__mean_score_28d", mean_score, "mean intent score in the last 4 weeks", sources=INTENT,
+            template=Template("score", "average intent score {n} in {w}", None, None,
+                              "no intent data for {w}").within(RECENT_DAYS)),
+    Feature("intent__score_trend_28d", score_trend, "intent score change: last 4 weeks against the 8 before", sources=INTENT,
+            template=Template("signed", "intent score {n} points against the 8 weeks before", None,
+                              "intent score flat against the 8 weeks before", "no intent trend yet")),
+    Feature("intent__weeks_surging_84d", weeks_surging, "weeks with an intent surge in the last 12 weeks", sources=INTENT,
+            template=Template("count", "intent surging in {n} of {w}", "intent surging in 1 of {w}",
+                              "no intent surge in {w}").within(WEEKS_DAYS)),
     Feature("intent__relevant_weeks_surging_84d", partial(weeks_surging, relevant_only=True),
-            "weeks with a surge on a relevant topic in the last 12 weeks", sources=INTENT),
+            "weeks with a surge on a relevant topic in the last 12 weeks", sources=INTENT,
+            template=Template("count", "relevant-topic intent surging in {n} of {w}", "relevant-topic intent surging in 1 of {w}",
+                              "no relevant-topic surge in {w}").within(WEEKS_DAYS)),
 ]

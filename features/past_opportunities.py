@@ -12,6 +12,7 @@ import numpy as np
 
 from .context import Context, Feature
 from .window import days_since_last, window_sum
+from .wording import Template
 
 
 def _closed(ctx: Context, won: bool):
@@ -46,9 +47,15 @@ CREATED = ("opportunities.created_at",)
 OUTCOME = ("opportunities.closed_at", "opportunities.is_won")
 
 FEATURES: list[Feature] = [
-    Feature("history__prior_opportunities", prior_opportunities, "earlier opportunities", sources=CREATED),
-    Feature("history__days_since_closed_lost", days_since_closed_lost, "days since an opportunity was lost", sources=OUTCOME),
-    Feature("history__is_customer", is_customer, "already a customer (a won opportunity)", sources=OUTCOME),
+    Feature("history__prior_opportunities", prior_opportunities, "earlier opportunities", sources=CREATED,
+            template=Template("count", "{n} earlier opportunities", "1 earlier opportunity", "no earlier opportunity")),
+    Feature("history__days_since_closed_lost", days_since_closed_lost, "days since an opportunity was lost", sources=OUTCOME,
+            template=Template("days", "an opportunity was lost {n} days ago", "an opportunity was lost 1 day ago",
+                              "an opportunity was lost today", "no lost opportunity on record")),
+    Feature("history__is_customer", is_customer, "already a customer (a won opportunity)", sources=OUTCOME,
+            template=Template("flag", "already a customer", None, "not a customer yet")),
     Feature("history__days_since_opportunity", days_since_opportunity, "days since the last opportunity was created",
-            sources=CREATED),
+            sources=CREATED,
+            template=Template("days", "last opportunity created {n} days ago", "last opportunity created 1 day ago",
+                              "opportunity created today", "no opportunity on record")),
 ]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .dates import utc_instants
+from .families import engagement_streams
 from .history import History
 from .window import DAY_NS, Grid, events, window_sum
 
@@ -35,7 +36,8 @@ NOT_CREATED = "not_created"
 IN_PIPELINE = "in_pipeline"
 SCORED = "scored"
 
-ENGAGEMENT_STREAMS = (("activities", "timestamp"), ("intent", "date"), ("signals", "date"))
+# (table, column) of every engagement event time, as the feature families declare them.
+ENGAGEMENT_STREAMS = engagement_streams()
 
 
 def data_end(history: History) -> pd.Timestamp | None:

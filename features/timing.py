@@ -15,6 +15,7 @@ from .contract import SIGNAL_TYPES
 from .context import Context, Feature
 from .engagement import activities_total
 from .window import days_since_last, window_sum
+from .wording import SIGNAL_WORDS, Template
 
 
 def _of_type(ctx: Context, kind: str):
@@ -47,17 +48,31 @@ def activity_velocity(ctx: Context) -> np.ndarray:
     return (last30 + 1.0) / (before60 / 2.0 + 1.0)
 
 
+def _since(kind: str) -> Template:
+    """How the days since a signal are said ("funding round 12 days ago")."""
+    one, _ = SIGNAL_WORDS[kind]
+    return Template("days", f"{one} {{n}} days ago", f"{one} 1 day ago", f"{one} today", f"no {one} on record")
+
+
+def _counted(kind: str) -> Template:
+    """How a count of one signal type is said ("2 funding rounds in the last 90 days")."""
+    one, many = SIGNAL_WORDS[kind]
+    return Template("count", f"{{n}} {many} in {{w}}", f"1 {one} in {{w}}", f"no {one} in {{w}}")
+
+
 SIGNALS = ("signals.date", "signals.type")
 ACTIVITIES = ("activities.timestamp",)
 
 FEATURES: list[Feature] = (
     [Feature(f"timing__days_since_{k}", partial(days_since_signal, kind=k), f"days since the last {k.replace('_', ' ')}",
-             sources=SIGNALS) for k in SIGNAL_TYPES]
+             sources=SIGNALS, template=_since(k)) for k in SIGNAL_TYPES]
     + [Feature(f"timing__{k}_90d", partial(signals_90d, kind=k), f"{k.replace('_', ' ')} signals in the last 90 days",
-               sources=SIGNALS) for k in SIGNAL_TYPES]
+               sources=SIGNALS, template=_counted(k).within(90)) for k in SIGNAL_TYPES]
     + [
-        Feature("timing__days_since_activity", days_since_activity, "days since the last activity", sources=ACTIVITIES),
+        Feature("timing__days_since_activity", days_since_activity, "days since the last activity", sources=ACTIVITIES,
+                template=Template("days", "last activity {n} days ago", "last activity 1 day ago", "active today",
+                                  "no activity yet")),
         Feature("timing__activity_velocity_30d", activity_velocity, "activity rate of the last 30 days against the 60 before",
-                sources=ACTIVITIES),
+                sources=ACTIVITIES, template=Template("ratio", "activity at {n}x the pace of the 60 days before")),
     ]
 )

@@ -33,9 +33,10 @@ from tqdm import tqdm
 
 from mqa.features.build import build_features, feature_spec
 from mqa.features.contract import SURGE_THRESHOLD
+from mqa.features.families import engagement_streams
 from mqa.features.history import History
 from mqa.features.inputs import describe_input, lacking_inputs, provided_inputs
-from mqa.features.snapshots import ENGAGEMENT_STREAMS, SCORED
+from mqa.features.snapshots import SCORED
 from mqa.train.bundle import ModelBundle
 
 from .explain import contributions, family_contributions, reasons, richer_sentences
@@ -66,8 +67,12 @@ def freshness(history: History, as_of: pd.Timestamp, step_days: int) -> tuple[pd
 
 
 def last_event_at(history: History, as_of: pd.Timestamp) -> pd.Timestamp | None:
-    """The last engagement event (activity, intent, signal) at or before ``as_of``: what the scores could see."""
-    lasts = [history[t][col] for t, col in ENGAGEMENT_STREAMS]
+    """The last engagement event at or before ``as_of``: what the scores could see.
+
+    The engagement streams (activities, intent, signals) are the families'
+    (:func:`~mqa.features.families.engagement_streams`).
+    """
+    lasts = [history[t][col] for t, col in engagement_streams()]
     lasts = [s[(s <= as_of).fillna(False).to_numpy(dtype=bool)].max() for s in lasts if len(s)]
     lasts = [t for t in lasts if t is not None and not pd.isna(t)]
     return max(lasts) if lasts else None

@@ -26,8 +26,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from mqa.features.build import FAMILIES, family_of, feature_spec
+from mqa.features.build import family_of, feature_spec
 from mqa.features.contract import SURGE_THRESHOLD
+from mqa.features.families import FAMILIES
 
 from .sentences import sentences, template
 

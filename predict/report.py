@@ -37,6 +37,7 @@ from pygal.style import Style
 
 from mqa import __version__
 from mqa.features.config import DEFAULT_COMMITTEE, FeatureSettings
+from mqa.features.families import FAMILIES_BY_NAME
 from mqa.features.files import read_output
 from mqa.features.outputs import OutputError, TEMP_PREFIX, csv_safe, clean_leftovers, file_mode, temp_folder
 from mqa.features.history import History
@@ -50,15 +51,6 @@ MARKER = ".mqa-report"  # the listing of the files a report wrote: a re-run repl
 NEAR_CUTOFF = 20
 TREND_POINTS = 8
 TIER_LABELS = {"mqa": "MQA", "targeted": "Targeted", "nurture": "Nurture"}
-FAMILY_LABELS = {
-    "fit": "Fit: who they are",
-    "engagement": "Engagement: what their people did",
-    "intent": "Third-party intent",
-    "timing": "Timing signals",
-    "history": "History with us",
-    "attribute": "Your CRM's own fields",
-}
-FAMILY_SHORT = {"attribute": "Own fields"}
 STATUS_TEXT = {
     "in_pipeline": "Not scored: an opportunity is already open (in pipeline).",
     "not_created": "Not scored: the account did not exist yet at this date.",
@@ -545,8 +537,9 @@ def _family_rows(row: pd.Series, reasons: list[dict]) -> list[dict]:
         points = float(v["points"]) if "points" in v else float(v["log_odds"])
         if abs(points) < 0.5 and not said:
             continue
-        out.append({"name": name, "label": FAMILY_LABELS.get(name, name.capitalize()),
-                    "short": FAMILY_SHORT.get(name, name.capitalize()), "points": points,
+        known = FAMILIES_BY_NAME.get(name)  # an output of another version may name a family this one lacks
+        out.append({"name": name, "label": known.label if known else name.capitalize(),
+                    "short": known.short if known else name.capitalize(), "points": points,
                     "points_text": f"{points:+.0f}" if "points" in v else f"{points:+.2f}", "sentences": said})
     return out
 
