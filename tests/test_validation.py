@@ -338,3 +338,27 @@ def test_the_codes_are_documented():
 
     text = (Path(__file__).parents[1] / "docs" / "data.md").read_text()
     assert [code for code in CODES if f"`{code}`" not in text] == []
+
+
+def test_the_public_stages_on_inline_frames():
+    """The stages read_history composes, called one by one as another engine would call them."""
+    import pandas as pd
+
+    from mqa.features import contract as c
+    from mqa.features.history import clean_activities, drop_duplicate_activities, type_table
+    from mqa.features.problems import ProblemLog
+
+    raw = pd.DataFrame({"Activity_ID": ["E1", "E1", "E2"], "timestamp": ["2024-03-02", "2024-03-01", "2024-03-03"],
+                        "Kind": ["Web Visit", "web_visit", "chat"], "url": ["https://v.com/pricing?x", "", ""]})
+    log = ProblemLog()
+    typed = type_table(c.TABLES["activities"], raw, "activities.csv", log, mapping={"type": "kind"})
+    assert log.problems == [] and list(typed.columns) == list(c.TABLES["activities"].names)
+    assert typed["timestamp"].dt.tz is not None
+
+    kept = drop_duplicate_activities(typed, ProblemLog())
+    assert kept.index.tolist() == [1, 2]  # the earliest copy of E1, index unchanged
+
+    cleaned = clean_activities(typed, log)
+    assert cleaned["activity_id"].tolist() == ["E1", "E2"] and cleaned["type"].tolist() == ["web_visit", "other"]
+    assert [(n.code, n.count, n.rows) for n in log.notices] == [
+        ("activities.unknown_type", 1, (3,)), ("activities.duplicate_id", 1, (1,))]
