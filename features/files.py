@@ -56,6 +56,7 @@ def discover(folder: Path, log: ProblemLog) -> dict[str, Path]:
                 None,
                 f"table '{stem}' must be a CSV, CSV.gz or Parquet file named {stem}.csv, {stem}.csv.gz "
                 f"or {stem}.parquet; export it again in one of those formats",
+                code="files.format",
             )
             continue
         found.setdefault(stem, []).append(entry)
@@ -63,7 +64,7 @@ def discover(folder: Path, log: ProblemLog) -> dict[str, Path]:
     for table, paths in found.items():
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
-            log.problem(table, None, f"{len(paths)} files for one table ({names}); keep exactly one")
+            log.problem(table, None, f"{len(paths)} files for one table ({names}); keep exactly one", code="files.duplicate")
         else:
             files[table] = paths[0]
     return files
@@ -79,11 +80,11 @@ def read_raw(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
     fmt = FORMATS[split_name(path.name)[1]]
     if path.is_symlink() and not path.exists():
         log.problem(path.name, None, f"is a symbolic link to {os.readlink(path)}, which does not exist; fix the link, "
-                    f"or copy the exported file into the folder as {path.name}")
+                    f"or copy the exported file into the folder as {path.name}", code="files.broken_link")
         return None
     if not os.access(path, os.R_OK) or _unreadable(path):
         log.problem(path.name, None, "cannot be read: permission denied; give the user running mqa read access "
-                    f"(chmod a+r {path}) or copy the file somewhere readable")
+                    f"(chmod a+r {path}) or copy the file somewhere readable", code="files.permission")
         return None
     if fmt == "parquet":
         return _read_parquet(path, table, log)
@@ -109,7 +110,7 @@ def _read_parquet(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | Non
     try:
         arrow = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        log.problem(path.name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{table}' again")
+        log.problem(path.name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{table}' again", code="files.parquet_unreadable")
         return None
     return arrow.to_pandas()
 
@@ -121,25 +122,25 @@ def _read_csv(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
         with opener(path, "rb") as fh:
             head = fh.read(65536)
     except PermissionError:
-        log.problem(path.name, None, f"cannot be read: permission denied; give the user running mqa read access (chmod a+r {path})")
+        log.problem(path.name, None, f"cannot be read: permission denied; give the user running mqa read access (chmod a+r {path})", code="files.permission")
         return None
     except (OSError, EOFError, zlib.error) as exc:
         if compression and not isinstance(exc, FileNotFoundError):
-            log.problem(path.name, None, f"is not a readable gzip file ({_first_line(exc)}); compress it again with gzip")
+            log.problem(path.name, None, f"is not a readable gzip file ({_first_line(exc)}); compress it again with gzip", code="files.gzip_unreadable")
         else:
-            log.problem(path.name, None, f"cannot be read ({_first_line(exc)}); check the file and export it again")
+            log.problem(path.name, None, f"cannot be read ({_first_line(exc)}); check the file and export it again", code="files.unreadable")
         return None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1:4:2] == b"\x00\x00" and b"\x00" not in head[0:4:2]):
         log.problem(path.name, None, "is UTF-16 text (as Excel's 'Unicode Text' saves it); save it as UTF-8 CSV "
-                    "('CSV UTF-8' in Excel) or convert it: iconv -f UTF-16 -t UTF-8")
+                    "('CSV UTF-8' in Excel) or convert it: iconv -f UTF-16 -t UTF-8", code="files.utf16")
         return None
     if b"\x00" in head:
-        log.problem(path.name, None, f"is not a CSV file (it holds binary data); export table '{table}' as CSV or Parquet")
+        log.problem(path.name, None, f"is not a CSV file (it holds binary data); export table '{table}' as CSV or Parquet", code="files.binary")
         return None
     header = _header(head)
     if header is not None and len(header) == 1 and header[0].count(";") >= 1:
         log.problem(path.name, None, "is separated by semicolons (';'), not commas; export it again as comma-separated "
-                    "CSV (in Excel: 'CSV UTF-8 (Comma delimited)')")
+                    "CSV (in Excel: 'CSV UTF-8 (Comma delimited)')", code="files.semicolons")
         return None
     try:
         frame = pd.read_csv(
@@ -157,11 +158,11 @@ def _read_csv(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:
             frame.columns = header
         return frame
     except pd.errors.EmptyDataError:
-        log.problem(path.name, None, "is empty: not even a header row; export the table with its header")
+        log.problem(path.name, None, "is empty: not even a header row; export the table with its header", code="files.no_header")
     except UnicodeDecodeError:
-        log.problem(path.name, None, "is not UTF-8 text; save it as UTF-8 CSV")
+        log.problem(path.name, None, "is not UTF-8 text; save it as UTF-8 CSV", code="files.not_utf8")
     except (pd.errors.ParserError, ValueError, OSError, EOFError, zlib.error) as exc:
-        log.problem(path.name, None, f"is not a well-formed CSV file ({_first_line(exc)}); export it again")
+        log.problem(path.name, None, f"is not a well-formed CSV file ({_first_line(exc)}); export it again", code="files.malformed_csv")
     return None
 
 

@@ -6,6 +6,25 @@ type, checks the whole history, and only then ties contacts, activities,
 intent and signals to accounts. Every contract breach found anywhere is raised
 together in one :class:`~mqa.features.problems.DataError`; problems that lose
 nothing become notices in :attr:`History.notices`.
+
+``read_history`` is a composition of public stages, which the Spark engine
+(:mod:`mqa.spark`) runs too, on its driver or chunk by chunk on its executors.
+Each stage returns frames; it records what it finds, with a stable code, in
+the :class:`~mqa.features.problems.ProblemLog` it is given, and its matching
+counts in the :class:`~mqa.features.matching.MatchReport` it is given (the
+idiom of :mod:`~mqa.features.matching`), so that one log keeps every problem
+in read order across stages:
+
+1. Read and type: :func:`check_required_tables`, :func:`map_columns`,
+   :func:`type_table` (and :func:`empty_table` for a table that is not there).
+2. Check across tables: :func:`check_references`.
+3. Match: :func:`match_contacts_to_accounts`, :func:`match_events_to_accounts`,
+   :func:`match_activities_to_accounts` (:func:`note_activity_matching` for
+   its notices when the counts are summed elsewhere).
+4. Clean: :func:`clean_activities` (:func:`activity_types`,
+   :func:`unknown_types_notice`, :func:`drop_duplicate_activities`),
+   :func:`clean_opportunities`.
+5. Warn: :func:`note_suspicious_times`; then :func:`canonical_order`.
 """
 
 from __future__ import annotations
@@ -28,7 +47,7 @@ from .matching import (
     match_by_account_or_domain,
     match_contacts,
 )
-from .problems import DataError, Notice, Problem, ProblemLog
+from .problems import DataError, Notice, Problem, ProblemLog, examples
 from .text import map_unique
 from .titles import complete_roles
 
@@ -164,15 +183,10 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
     config = config or Config()
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError([Problem(str(folder), None, "no such folder; pass the folder that holds the table files")])
+        raise DataError([missing_folder(folder)])
     log = ProblemLog()
     files = discover(folder, log)
-    for name in c.REQUIRED_TABLES[purpose]:
-        if name not in files and not any(p.table == name for p in log.problems):
-            log.problem(
-                name, None,
-                f"required table is missing: add {name}.csv, {name}.csv.gz or {name}.parquet to the folder",
-            )
+    check_required_tables(files, purpose, log)
 
     tables: dict[str, pd.DataFrame] = {}
     given: dict[str, tuple[str, ...]] = {}
@@ -180,22 +194,22 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
         raw = read_raw(path, name, log)
         if raw is None:
             continue
-        frame = _typed_table(table_for(name, config), raw, path.name, config.columns.get(name, {}), log,
-                             required=name in c.REQUIRED_TABLES[purpose], given=given)
+        frame = type_table(table_for(name, config), raw, path.name, log, mapping=config.columns.get(name, {}),
+                           required=name in c.REQUIRED_TABLES[purpose], given=given)
         if frame is not None:
             tables[name] = frame
 
     if "accounts" in tables:
-        _check_references(tables, log)
+        check_references(tables, log)
     log.raise_if_any(str(folder))
 
     present = tuple(n for n in c.TABLE_ORDER if n in tables)
     for name in c.TABLE_ORDER:
         if name not in tables:
-            tables[name] = _empty_table(c.TABLES[name])
+            tables[name] = empty_table(c.TABLES[name])
     report = MatchReport()
-    tables = _normalise_and_match(tables, log, report)
-    _note_suspicious_times(tables, log)
+    tables = _match_and_clean(tables, log, report)
+    note_suspicious_times(tables, log)
     tables = canonical_order(tables)
     return History(
         tables=tables,
@@ -207,6 +221,48 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
         columns={n: given.get(n, ()) for n in present},
         attributes=config.features.attributes,
     )
+
+
+def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:
+    """Stages 3 and 4 on every table, in the order whose notices read_history lists."""
+    account_ids = pd.Index(tables["accounts"]["account_id"])
+    contacts, index = match_contacts_to_accounts(tables["accounts"], tables["contacts"], log, report)
+    activities = clean_activities(tables["activities"], log)
+    activities = match_activities_to_accounts(activities, contacts, account_ids, index, log, report)
+    tables.update(match_events_to_accounts(tables, account_ids, index, log))
+    tables["opportunities"] = clean_opportunities(tables["opportunities"])
+    tables["contacts"] = contacts.drop(columns=["given_account_id"])
+    tables["activities"] = activities
+    return tables
+
+
+# --------------------------------------------------------------------------- 1. read and type
+
+def missing_folder(folder: str | Path) -> Problem:
+    """The problem of a history folder that does not exist (code ``folder.missing``)."""
+    return Problem(str(folder), None, "no such folder; pass the folder that holds the table files", code="folder.missing")
+
+
+def check_required_tables(found, purpose: str, log: ProblemLog) -> None:
+    """Record a problem for each table ``purpose`` requires that is not in ``found``.
+
+    Parameters
+    ----------
+    found : collection of str
+        The tables found (``{table: file}`` or table names).
+    purpose : {'train', 'predict'}
+        Whose required tables (:data:`~mqa.features.contract.REQUIRED_TABLES`).
+    log : ProblemLog
+        Receives ``tables.missing``; a table that already has a problem (two
+        files, say) gets no second one.
+    """
+    for name in c.REQUIRED_TABLES[purpose]:
+        if name not in found and not any(p.table == name for p in log.problems):
+            log.problem(
+                name, None,
+                f"required table is missing: add {name}.csv, {name}.csv.gz or {name}.parquet to the folder",
+                code="tables.missing",
+            )
 
 
 # A declared attribute's kind and the contract type its values are read as.
@@ -227,48 +283,29 @@ def table_for(name: str, config: Config) -> c.Table:
     return c.Table(table.name, table.columns + extra, table.one_of)
 
 
-# Engagement that stops this long before the last opportunity was exported partially.
-STALE_ENGAGEMENT_DAYS = 60
+def map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log: ProblemLog) -> pd.DataFrame | None:
+    """Rename the user's columns to contract names and keep only the contract's columns.
 
+    Header names are matched case- and space-insensitively; a column the
+    configuration maps wins over one that happens to carry the contract name.
 
-def _note_suspicious_times(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
-    """Notices for time stamps that load but would mislead a model (see docs/data.md, "Partial histories")."""
-    opps, accounts = tables["opportunities"], tables["accounts"]
-    streams = {"activities": tables["activities"]["timestamp"], "intent": tables["intent"]["date"],
-               "signals": tables["signals"]["date"]}
-    ends = {n: t.max() for n, t in streams.items() if t.notna().any()}
-    last_opp = opps["created_at"].max() if opps["created_at"].notna().any() else None
-    if ends and last_opp is not None:
-        end = max(ends.values())
-        gap = (last_opp - end) / pd.Timedelta(days=1)
-        if gap > STALE_ENGAGEMENT_DAYS:
-            log.notice(
-                "activities" if "activities" in ends else next(iter(ends)), None,
-                f"the engagement stream ({', '.join(ends)}) ends on {end:%Y-%m-%d}, {gap:.0f} days before the last "
-                f"opportunity was created ({last_opp:%Y-%m-%d}); accounts look silent before the later deals, so a model "
-                "learns little from engagement. Export engagement up to the same date as the opportunities")
-    created = opps["account_id"].map(accounts.set_index("account_id")["created_at"])
-    early = (opps["created_at"] < created).fillna(False).to_numpy(dtype=bool)
-    if early.any():
-        log.notice("opportunities", "created_at",
-                   f"{int(early.sum()):,} opportunit{'y is' if early.sum() == 1 else 'ies are'} created before their "
-                   "account's created_at; the account does not exist at the dates before such a deal, so it is no positive "
-                   "label there. accounts.created_at may be a migration date: fix it or leave it empty",
-                   early, opps["opportunity_id"].astype(object))
-    acts = tables["activities"]
-    acts = acts[acts["account_id"].notna().to_numpy(dtype=bool)]
-    if len(acts):
-        days = acts["timestamp"].dt.floor("D").groupby(acts["account_id"].to_numpy()).nunique()
-        one = int((days == 1).sum())
-        if one > len(days) / 2:
-            log.notice("activities", "timestamp",
-                       f"{one:,} of {len(days):,} accounts with activity ({one / len(days):.0%}) have all of it on one "
-                       "day; the export may carry one date (an import or sync date) for every event instead of its "
-                       "own time. Recency and windowed counts are only as good as these time stamps")
+    Parameters
+    ----------
+    table : Table
+        The contract table (with any declared attribute columns).
+    raw : DataFrame
+        The file's columns as read, values untouched.
+    mapping : dict
+        ``{contract column: user column}`` from ``[columns.<table>]``.
+    log : ProblemLog
+        Receives ``columns.repeated`` and ``columns.mapping_unknown``.
 
-
-def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log: ProblemLog) -> pd.DataFrame | None:
-    """Rename the user's columns to contract names; keep only contract columns."""
+    Returns
+    -------
+    DataFrame or None
+        ``raw``'s contract columns under contract names, in the contract's
+        order; None when the header repeats a name (nothing can be read).
+    """
     normal = [str(col).strip().lower() for col in raw.columns]
     seen: dict[str, int] = {}
     for col in normal:
@@ -278,7 +315,7 @@ def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log
         spelled = [str(col) for col in raw.columns if str(col).strip().lower() == dup[0]]
         log.problem(table.name, dup[0], f"appears {len(spelled)} times in the header ({', '.join(repr(x) for x in spelled)}), "
                     "counting names that differ only in case or spaces; keep one column of each name"
-                    + (f" (also repeated: {', '.join(dup[1:])})" if len(dup) > 1 else ""))
+                    + (f" (also repeated: {', '.join(dup[1:])})" if len(dup) > 1 else ""), code="columns.repeated")
         return None
     frame = raw.set_axis(normal, axis=1)
     rename = {}
@@ -289,6 +326,7 @@ def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log
                 table.name, contract_col,
                 f"the configuration maps it to '{user_col}', which is not a column of the file; "
                 f"fix [columns.{table.name}] in the configuration",
+                code="columns.mapping_unknown",
             )
             continue
         rename[key] = contract_col
@@ -298,32 +336,61 @@ def _map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log
     return frame[[col for col in table.names if col in frame.columns]]
 
 
-def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dict[str, str], log: ProblemLog,
-                 required: bool, given: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame | None:
-    """Check one table on its own and return it with contract dtypes.
+def type_table(table: c.Table, raw: pd.DataFrame, file_name: str, log: ProblemLog, *, mapping: dict[str, str] | None = None,
+               required: bool = False, given: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame | None:
+    """Check one table on its own and return it with the contract's columns and dtypes.
 
     The table is returned even when it has problems, so that the checks
-    across tables still run and the one error lists everything. ``given``,
-    when passed, receives the contract columns the file holds.
+    across tables still run and the one error lists everything.
+
+    Parameters
+    ----------
+    table : Table
+        The contract table (:func:`table_for`).
+    raw : DataFrame
+        The file as read (:func:`~mqa.features.files.read_raw`): CSV cells as
+        strings, Parquet columns as stored.
+    file_name : str
+        The file's name, for messages.
+    log : ProblemLog
+        Receives the table's problems: ``columns.*`` for its header,
+        ``tables.empty``, ``values.*`` for its values (every row that breaks
+        each check, counted, with example rows) and
+        ``opportunities.closed_before_created``.
+    mapping : dict, optional
+        ``{contract column: user column}`` (:func:`map_columns`).
+    required : bool
+        The table is required, hence may not be empty.
+    given : dict, optional
+        Receives ``{table name: contract columns the file holds}``.
+
+    Returns
+    -------
+    DataFrame or None
+        Every column of ``table``, in its order, typed (timestamps UTC;
+        columns the file lacks are all-NA); None when the header cannot be
+        read at all (:func:`map_columns`).
     """
-    frame = _map_columns(table, raw, mapping, log)
+    frame = map_columns(table, raw, mapping or {}, log)
     if frame is None:
         return None
     if given is not None:
         given[table.name] = tuple(frame.columns)
     missing = [col.name for col in table.columns if col.required and col.name not in frame.columns]
     for col in missing:
-        log.problem(table.name, col, f"required column is missing from {file_name}; add it, or map your column name to it in the configuration")
+        log.problem(table.name, col, f"required column is missing from {file_name}; add it, or map your column name to it in the configuration",
+                    code="columns.missing")
     for col in table.columns:
         if col.declared and col.name not in frame.columns:
             log.problem(table.name, col.name,
                         f"is declared in [attributes.{table.name}] but is not a column of {file_name}; add it, map your "
-                        f"column name to it in [columns.{table.name}], or remove the declaration")
+                        f"column name to it in [columns.{table.name}], or remove the declaration", code="columns.declared_missing")
     for group in table.one_of:
         if not any(col in frame.columns for col in group):
-            log.problem(table.name, None, f"needs one of the columns {' or '.join(group)}; neither is in {file_name}")
+            log.problem(table.name, None, f"needs one of the columns {' or '.join(group)}; neither is in {file_name}",
+                        code="columns.one_of_missing")
     if required and len(frame) == 0:
-        log.problem(table.name, None, f"{file_name} has a header but no rows; a required table cannot be empty")
+        log.problem(table.name, None, f"{file_name} has a header but no rows; a required table cannot be empty", code="tables.empty")
 
     out = pd.DataFrame(index=frame.index)
     for col in table.columns:
@@ -337,17 +404,17 @@ def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dic
                 raw_col = raw_col.map(lambda v: ";".join(str(x) for x in v if x is not None) if _is_list(v) else v)
             else:
                 log.problem(table.name, col.name, f"holds lists (a Parquet list column) in {file_name}; the contract wants "
-                            "one value per cell: export the column as plain values")
+                            "one value per cell: export the column as plain values", code="columns.lists")
                 out[col.name] = empty_column(col.kind, frame.index)
                 continue
         values, bad = CONVERTERS[col.kind](raw_col)
         if bad.any():
             log.problem(table.name, col.name, f"must be {EXPECTED.get(col.kind, 'a ' + col.kind)}; some values are not",
-                        bad, raw_col.astype(object), col.personal)
+                        bad, raw_col.astype(object), col.personal, code="values.type")
         if col.required:
             empty = is_missing(raw_col)
             if empty.any():
-                log.problem(table.name, col.name, "is required but empty", empty)
+                log.problem(table.name, col.name, "is required but empty", empty, code="values.required")
         if col.minimum is not None or col.maximum is not None:
             out_of_range = values.notna() & (
                 (values < col.minimum if col.minimum is not None else False)
@@ -356,19 +423,19 @@ def _typed_table(table: c.Table, raw: pd.DataFrame, file_name: str, mapping: dic
             out_of_range = out_of_range.fillna(False).astype(bool)
             if out_of_range.any():
                 log.problem(table.name, col.name, f"must be {_range_text(col)}; some values are not",
-                            out_of_range, raw_col.astype(object), col.personal)
+                            out_of_range, raw_col.astype(object), col.personal, code="values.range")
         if col.unique:
             dup = values.notna() & values.duplicated(keep=False)
             if dup.any():
                 log.problem(table.name, col.name, "must be unique; some ids repeat (every copy is listed)",
-                            dup, raw_col.astype(object), col.personal)
+                            dup, raw_col.astype(object), col.personal, code="values.not_unique")
         out[col.name] = values
 
     if table.name == "opportunities" and "closed_at" in frame.columns:
         before = (out["closed_at"] < out["created_at"]).fillna(False).astype(bool)
         if before.any():
             log.problem("opportunities", "closed_at", "is before created_at; an opportunity cannot close before it is created",
-                        before, out["opportunity_id"].astype(object))
+                        before, out["opportunity_id"].astype(object), code="opportunities.closed_before_created")
     return out
 
 
@@ -392,8 +459,25 @@ def _range_text(col: c.Column) -> str:
     return f"<= {col.maximum:g}"
 
 
-def _check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
-    """Contacts and opportunities must point at accounts that exist."""
+def empty_table(table: c.Table) -> pd.DataFrame:
+    """A table with no rows and every column of ``table``, in the contract's dtypes (a table the folder lacks)."""
+    index = pd.RangeIndex(0)
+    return pd.DataFrame({col.name: empty_column(col.kind, index) for col in table.columns}, index=index)
+
+
+# --------------------------------------------------------------------------- 2. check across tables
+
+def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    """Check that contacts and opportunities point at accounts that exist.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        Typed tables (:func:`type_table`), ``accounts`` among them; a table
+        absent from the dict is not checked.
+    log : ProblemLog
+        Receives ``references.unknown_account`` per table, with its rows.
+    """
     known = pd.Index(tables["accounts"]["account_id"].dropna())
     for name in ("contacts", "opportunities"):
         if name not in tables:
@@ -402,12 +486,7 @@ def _check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         unknown = ids.notna() & ~ids.isin(known)
         if unknown.any():
             log.problem(name, "account_id", "points at an account that is not in the accounts table; add the account or fix the id",
-                        unknown, ids.astype(object))
-
-
-def _empty_table(table: c.Table) -> pd.DataFrame:
-    index = pd.RangeIndex(0)
-    return pd.DataFrame({col.name: empty_column(col.kind, index) for col in table.columns}, index=index)
+                        unknown, ids.astype(object), code="references.unknown_account")
 
 
 # The tables whose order reaches the features and the model, and the unique id that orders each.
@@ -430,93 +509,193 @@ def canonical_order(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _normalise_and_match(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:
-    """Vocabulary clean-up, duplicate activities, and lead-to-account matching.
+# --------------------------------------------------------------------------- 3. match
 
-    Each step is its own function so that the Spark engine (:mod:`mqa.spark`)
-    runs the very same steps: the small tables on its driver, the activities
-    chunk by chunk.
+def match_contacts_to_accounts(accounts: pd.DataFrame, contacts: pd.DataFrame, log: ProblemLog,
+                               report: MatchReport) -> tuple[pd.DataFrame, pd.Series]:
+    """The accounts' domain index, and contacts with roles completed and accounts matched.
+
+    Parameters
+    ----------
+    accounts, contacts : DataFrame
+        Typed tables (:func:`type_table`).
+    log : ProblemLog
+        Receives ``accounts.free_mail_domain``, ``accounts.shared_domain``
+        and ``contacts.unmatched``.
+    report : MatchReport
+        Receives ``ambiguous_domains`` and the contact counts.
+
+    Returns
+    -------
+    contacts : DataFrame
+        With ``email_domain``, ``matched_by``, ``account_id`` filled from the
+        email domain where empty, and ``given_account_id`` (the id the file
+        gave), which activity matching needs and the History drops.
+    index : Series
+        ``{domain: account_id}`` (:func:`~mqa.features.matching.domain_index`).
     """
-    accounts = tables["accounts"]
-    account_ids = pd.Index(accounts["account_id"])
-    index = _account_domains(accounts, log, report)
-    contacts = _match_contacts(tables["contacts"], index, log, report)
-    activities = _clean_activities(tables["activities"], log)
-    activities = match_activities(activities, contacts, account_ids, index, report)
-    _note_activity_matching(log, report, activities["account_id"].isna())
-    for name in ("intent", "signals"):
-        tables[name] = _match_events(name, tables[name], account_ids, index, log)
-    tables["opportunities"] = _normalise_opportunities(tables["opportunities"])
-    tables["contacts"] = contacts.drop(columns=["given_account_id"])
-    tables["activities"] = activities
-    return tables
-
-
-def _account_domains(accounts: pd.DataFrame, log: ProblemLog, report: MatchReport) -> pd.Series:
-    """The domain index of the accounts (:func:`domain_index`), reporting free-mail and shared domains."""
     free = accounts["domain"].isin(FREE_MAIL_DOMAINS)
     if free.any():
-        log.notice("accounts", "domain", "is a free-mail domain, which never matches anything", free, accounts["domain"].astype(object))
+        log.notice("accounts", "domain", "is a free-mail domain, which never matches anything", free, accounts["domain"].astype(object),
+                   code="accounts.free_mail_domain")
     index, ambiguous = domain_index(accounts)
     report.ambiguous_domains = ambiguous
     if ambiguous:
         shown = list(ambiguous.items())[:3]
         text = "; ".join(f"{d}: {', '.join(ids)}" for d, ids in shown)
-        log.notice("accounts", "domain", f"{len(ambiguous)} domain(s) belong to several accounts; each is matched to the oldest account ({text})")
-    return index
+        log.notice("accounts", "domain", f"{len(ambiguous)} domain(s) belong to several accounts; each is matched to the oldest account ({text})",
+                   code="accounts.shared_domain")
 
-
-def _match_contacts(contacts: pd.DataFrame, index: pd.Series, log: ProblemLog, report: MatchReport) -> pd.DataFrame:
-    """Contacts with roles completed and accounts matched; the given account id is kept in ``given_account_id``."""
     contacts = complete_roles(contacts)
     contacts["given_account_id"] = contacts["account_id"]
     contacts = match_contacts(contacts, index, report)
     if report.contacts_unmatched:
         log.notice("contacts", "account_id", "has no account and the email domain matches none; these contacts' activities count only where another clue matches",
-                   contacts["account_id"].isna())
-    return contacts
+                   contacts["account_id"].isna(), code="contacts.unmatched")
+    return contacts, index
 
 
-def _note_activity_matching(log: ProblemLog, report: MatchReport, unmatched: pd.Series | None) -> None:
-    """Report unmatched activities and unknown account ids from the matching ``report``."""
+def match_activities_to_accounts(activities: pd.DataFrame, contacts: pd.DataFrame, account_ids: pd.Index, index: pd.Series,
+                                 log: ProblemLog, report: MatchReport) -> pd.DataFrame:
+    """Activities tied to accounts by the contract's order of clues (:func:`~mqa.features.matching.match_activities`).
+
+    Parameters
+    ----------
+    activities : DataFrame
+        Cleaned activities (:func:`clean_activities`).
+    contacts : DataFrame
+        Matched contacts with ``given_account_id`` (:func:`match_contacts_to_accounts`).
+    account_ids : Index
+        The accounts' ids.
+    index : Series
+        The accounts' domain index.
+    log : ProblemLog
+        Receives the notices of :func:`note_activity_matching`.
+    report : MatchReport
+        Receives the activity counts.
+
+    Returns
+    -------
+    DataFrame
+        ``activities`` with ``account_id`` filled (empty where unmatched) and
+        ``matched_by``.
+    """
+    out = match_activities(activities, contacts, account_ids, index, report)
+    note_activity_matching(log, report, out["account_id"].isna())
+    return out
+
+
+def note_activity_matching(log: ProblemLog, report: MatchReport, unmatched: pd.Series | None = None) -> None:
+    """Record the notices of activity matching from a matching ``report``.
+
+    Parameters
+    ----------
+    log : ProblemLog
+        Receives ``activities.unmatched`` and ``activities.unknown_account_id``.
+    report : MatchReport
+        Activity counts, of one frame or summed over chunks.
+    unmatched : Series of bool, optional
+        The unmatched rows, for example rows; without it the notice has its
+        count and no examples (a caller that sees the whole table sets them).
+    """
     if report.activities_unmatched:
         log.notice("activities", "account_id", f"{report.activities_unmatched:,} of {report.activities_total:,} activities match no account "
                    f"({report.free_mail_rows:,} only by a free-mail address); they are kept but count for no account",
-                   unmatched)
+                   unmatched, code="activities.unmatched")
     if report.unknown_account_ids:
-        log.notice("activities", "account_id", f"{report.unknown_account_ids:,} activities name an account id that is not in accounts; the next clue was used")
+        log.notice("activities", "account_id", f"{report.unknown_account_ids:,} activities name an account id that is not in accounts; the next clue was used",
+                   code="activities.unknown_account_id")
 
 
-def _match_events(name: str, table: pd.DataFrame, account_ids: pd.Index, index: pd.Series, log: ProblemLog) -> pd.DataFrame:
-    """Intent or signal rows tied to accounts by ``account_id`` or ``domain``, with their vocabulary cleaned."""
-    t = table.copy()
-    t["account_id"] = match_by_account_or_domain(t, account_ids, index)
-    unmatched = t["account_id"].isna()
-    if unmatched.any():
-        log.notice(name, "account_id", "matches no account by account_id or domain; these rows count for no account", unmatched,
-                   (t["domain"] if "domain" in t else t["account_id"]).astype(object))
-    if name == "signals":
-        t["type"] = t["type"].str.lower()
-    else:
-        t["topic"] = t["topic"].str.strip()
-    return t
+def match_events_to_accounts(tables: dict[str, pd.DataFrame], account_ids: pd.Index, index: pd.Series,
+                             log: ProblemLog) -> dict[str, pd.DataFrame]:
+    """Intent and signal rows tied to accounts by ``account_id`` or ``domain``, with their vocabulary cleaned.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        With typed ``intent`` and ``signals`` (empty tables where absent).
+    account_ids : Index
+        The accounts' ids.
+    index : Series
+        The accounts' domain index (:func:`match_contacts_to_accounts`).
+    log : ProblemLog
+        Receives ``intent.unmatched`` and ``signals.unmatched``.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``{"intent": ..., "signals": ...}``, new frames: ``account_id``
+        filled (empty where unmatched), signal types in lower case, intent
+        topics stripped.
+    """
+    out = {}
+    for name in ("intent", "signals"):
+        t = tables[name].copy()
+        t["account_id"] = match_by_account_or_domain(t, account_ids, index)
+        unmatched = t["account_id"].isna()
+        if unmatched.any():
+            log.notice(name, "account_id", "matches no account by account_id or domain; these rows count for no account", unmatched,
+                       (t["domain"] if "domain" in t else t["account_id"]).astype(object), code=f"{name}.unmatched")
+        if name == "signals":
+            t["type"] = t["type"].str.lower()
+        else:
+            t["topic"] = t["topic"].str.strip()
+        out[name] = t
+    return out
 
 
-def _normalise_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
-    """Opportunity types in lower case."""
+# --------------------------------------------------------------------------- 4. clean
+
+def clean_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """Opportunities with their ``type`` in lower case (a new frame)."""
     opp = opportunities.copy()
     opp["type"] = opp["type"].str.lower()
     return opp
 
 
-def _clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
-    """Activity types to the vocabulary (pricing pages, ``other``) and duplicate ids dropped."""
-    a = _normalise_activity_types(activities, log)
-    return _drop_duplicate_activities(a, log).reset_index(drop=True)
+def clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Activity types in the vocabulary, and repeated activity ids dropped.
+
+    Parameters
+    ----------
+    activities : DataFrame
+        Typed activities (:func:`type_table`).
+    log : ProblemLog
+        Receives ``activities.unknown_type`` (:func:`unknown_types_notice`)
+        and ``activities.duplicate_id`` (:func:`drop_duplicate_activities`).
+
+    Returns
+    -------
+    DataFrame
+        A new frame with a fresh ``RangeIndex``: ``type`` in the vocabulary's
+        spelling (web visits to a pricing path are ``pricing_page_visit``,
+        types outside the vocabulary ``other``), one row per activity id.
+    """
+    a = activities.copy()
+    kind, unknown = activity_types(a)
+    if unknown.any():
+        log.notices.append(unknown_types_notice(sorted(kind[unknown].unique()), *examples(unknown, kind.astype(object))))
+    a["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
+    return drop_duplicate_activities(a, log).reset_index(drop=True)
 
 
-def _activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Each activity's type in the vocabulary's spelling, and where that type is outside the vocabulary."""
+def activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each activity's type in the vocabulary's spelling, and where that type is outside the vocabulary.
+
+    Parameters
+    ----------
+    activities : DataFrame
+        With ``type`` and ``url``.
+
+    Returns
+    -------
+    kind : Series of str
+        ``type`` stripped, lower case, words joined by ``_``; a web visit to
+        a ``/pricing`` path is ``pricing_page_visit``.
+    unknown : Series of bool
+        Where ``kind`` is present and not in the vocabulary.
+    """
     kind = map_unique(activities["type"], lambda t: t.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True))
     # The path, not the host or query, decides: vendor.com/pricing is a pricing page,
     # pricing.vendor.com/blog is not.
@@ -528,35 +707,113 @@ def _activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return kind, unknown
 
 
-def _unknown_types_message(names: list[str]) -> str:
-    """The notice for activity types outside the vocabulary (``names`` sorted)."""
+def unknown_types_notice(names: list[str], count: int, rows: tuple[int, ...] = (), values: tuple[str, ...] = ()) -> Notice:
+    """The notice ``activities.unknown_type``: types outside the vocabulary, kept as ``other``.
+
+    Parameters
+    ----------
+    names : list of str
+        Every unknown type, sorted (the first five are named).
+    count : int
+        Rows with an unknown type.
+    rows, values : tuple
+        Example rows and their types (:func:`~mqa.features.problems.examples`).
+    """
     shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-    return f"unknown activity type(s) kept as '{c.OTHER_ACTIVITY}' ({shown})"
+    return Notice("activities", "type", f"unknown activity type(s) kept as '{c.OTHER_ACTIVITY}' ({shown})", count, tuple(rows),
+                  tuple(values), code="activities.unknown_type")
 
 
-def _normalise_activity_types(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
-    """Activity types to the vocabulary: pricing pages recognised, unknown types kept as ``other`` and reported."""
-    a = activities.copy()
-    kind, unknown = _activity_types(a)
-    if unknown.any():
-        log.notice("activities", "type", _unknown_types_message(sorted(kind[unknown].unique())), unknown, kind.astype(object))
-    a["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
-    return a
+def drop_duplicate_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Activities without repeated ids: one copy of each id is kept.
 
+    The copy kept is the first by content (timestamp, type, contact, account,
+    email, url, minutes), not by row order, so that two exports of the same
+    data that list rows differently load the same.
 
-def _drop_duplicate_activities(a: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
-    """Activities without repeated ids: one copy of each id is kept (the index of the kept rows is unchanged)."""
+    Parameters
+    ----------
+    activities : DataFrame
+        Typed activities with the contract's columns (others are kept).
+    log : ProblemLog
+        Receives ``activities.duplicate_id`` with the dropped rows.
+
+    Returns
+    -------
+    DataFrame
+        The kept rows, their index unchanged.
+    """
+    a = activities
     repeated = a["activity_id"].notna() & a["activity_id"].duplicated(keep=False)
     if repeated.any():
-        # The copy kept is chosen by content, not by row order, so that two
-        # exports of the same data that list rows differently load the same.
         order = ["activity_id", "timestamp", "type", "contact_id", "account_id", "email", "url", "minutes"]
         kept = a.loc[repeated, order].sort_values(order, na_position="last", kind="stable").drop_duplicates("activity_id").index
         dup = repeated & ~a.index.isin(kept)
         log.notice("activities", "activity_id", "repeats another activity's id; one copy is kept (the earliest, then by content) "
-                   "and the others are dropped as duplicates", dup, a["activity_id"].astype(object))
+                   "and the others are dropped as duplicates", dup, a["activity_id"].astype(object), code="activities.duplicate_id")
         a = a[~dup.to_numpy()]
     return a
 
 
-__all__ = ["History", "read_history", "DataError"]
+# --------------------------------------------------------------------------- 5. warn
+
+# Engagement that stops this long before the last opportunity was exported partially.
+STALE_ENGAGEMENT_DAYS = 60
+
+
+def note_suspicious_times(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    """Record notices for time stamps that load but would mislead a model (see docs/data.md, "Partial histories").
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        Every table, matched (activities and opportunities with ``account_id``).
+    log : ProblemLog
+        Receives ``history.stale_engagement`` (engagement ends more than
+        :data:`STALE_ENGAGEMENT_DAYS` before the last opportunity),
+        ``opportunities.before_account`` and ``activities.one_day``.
+    """
+    opps, accounts = tables["opportunities"], tables["accounts"]
+    streams = {"activities": tables["activities"]["timestamp"], "intent": tables["intent"]["date"],
+               "signals": tables["signals"]["date"]}
+    ends = {n: t.max() for n, t in streams.items() if t.notna().any()}
+    last_opp = opps["created_at"].max() if opps["created_at"].notna().any() else None
+    if ends and last_opp is not None:
+        end = max(ends.values())
+        gap = (last_opp - end) / pd.Timedelta(days=1)
+        if gap > STALE_ENGAGEMENT_DAYS:
+            log.notice(
+                "activities" if "activities" in ends else next(iter(ends)), None,
+                f"the engagement stream ({', '.join(ends)}) ends on {end:%Y-%m-%d}, {gap:.0f} days before the last "
+                f"opportunity was created ({last_opp:%Y-%m-%d}); accounts look silent before the later deals, so a model "
+                "learns little from engagement. Export engagement up to the same date as the opportunities",
+                code="history.stale_engagement")
+    created = opps["account_id"].map(accounts.set_index("account_id")["created_at"])
+    early = (opps["created_at"] < created).fillna(False).to_numpy(dtype=bool)
+    if early.any():
+        log.notice("opportunities", "created_at",
+                   f"{int(early.sum()):,} opportunit{'y is' if early.sum() == 1 else 'ies are'} created before their "
+                   "account's created_at; the account does not exist at the dates before such a deal, so it is no positive "
+                   "label there. accounts.created_at may be a migration date: fix it or leave it empty",
+                   early, opps["opportunity_id"].astype(object), code="opportunities.before_account")
+    acts = tables["activities"]
+    acts = acts[acts["account_id"].notna().to_numpy(dtype=bool)]
+    if len(acts):
+        days = acts["timestamp"].dt.floor("D").groupby(acts["account_id"].to_numpy()).nunique()
+        one = int((days == 1).sum())
+        if one > len(days) / 2:
+            log.notice("activities", "timestamp",
+                       f"{one:,} of {len(days):,} accounts with activity ({one / len(days):.0%}) have all of it on one "
+                       "day; the export may carry one date (an import or sync date) for every event instead of its "
+                       "own time. Recency and windowed counts are only as good as these time stamps",
+                       code="activities.one_day")
+
+
+__all__ = [
+    "History", "read_history", "DataError",
+    # the stages, in read_history's order
+    "check_required_tables", "table_for", "map_columns", "type_table", "empty_table", "check_references",
+    "match_contacts_to_accounts", "clean_activities", "activity_types", "unknown_types_notice", "drop_duplicate_activities",
+    "match_activities_to_accounts", "note_activity_matching", "match_events_to_accounts", "clean_opportunities",
+    "note_suspicious_times", "canonical_order", "missing_folder",
+]

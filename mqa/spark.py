@@ -59,29 +59,30 @@ from pyspark.sql import types as T
 
 from mqa.features import contract as c
 from mqa.features.build import build_features, default_grid, features_for
-from mqa.features.coerce import EXPECTED, TIMESTAMP_DTYPE
+from mqa.features.coerce import TIMESTAMP_DTYPE
 from mqa.features.config import Config, FeatureSettings
 from mqa.features.files import FORMATS, discover, split_name
 from mqa.features.history import (
     History,
-    _account_domains,
-    _activity_types,
-    _check_references,
-    _clean_activities,
-    _drop_duplicate_activities,
-    _empty_table,
-    _map_columns,
-    _match_contacts,
-    _match_events,
-    _normalise_opportunities,
-    _note_activity_matching,
-    _typed_table,
-    _unknown_types_message,
+    activity_types,
     canonical_order,
+    check_references,
+    check_required_tables,
+    clean_activities,
+    clean_opportunities,
+    drop_duplicate_activities,
+    empty_table,
+    map_columns,
+    match_contacts_to_accounts,
+    match_events_to_accounts,
+    missing_folder,
+    note_activity_matching,
     table_for,
+    type_table,
+    unknown_types_notice,
 )
 from mqa.features.matching import MATCH_ORDER, MatchReport, match_activities
-from mqa.features.problems import MAX_EXAMPLES, DataError, Notice, Problem, ProblemLog
+from mqa.features.problems import MAX_EXAMPLES, DataError, Notice, Problem, ProblemLog, examples
 
 # Rows of activities typed and matched at once on an executor. Bigger chunks
 # amortise building the contact and domain lookups; memory grows with them.
@@ -286,9 +287,7 @@ def read_spark_history(spark: SparkSession, source, config: Config | None = None
     config = config or Config()
     log = ProblemLog()
     folder, frames, files = _source(spark, source, log)
-    for name in c.REQUIRED_TABLES[purpose]:
-        if name not in frames and not any(p.table == name for p in log.problems):
-            log.problem(name, None, f"required table is missing: add {name}.csv, {name}.csv.gz or {name}.parquet to the folder")
+    check_required_tables(frames, purpose, log)
     tables, activities = _check_tables(frames, files, config, purpose, log)
     present = tuple(n for n in c.TABLE_ORDER if n in tables or (n == "activities" and activities is not None))
     if log.problems:
@@ -379,11 +378,11 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
         raw = _collect_raw(df, nanos, table, files[name], mapping, log)
         if raw is None:
             continue
-        frame = _typed_table(table, raw, files[name], mapping, log, required=name in c.REQUIRED_TABLES[purpose])
+        frame = type_table(table, raw, files[name], log, mapping=mapping, required=name in c.REQUIRED_TABLES[purpose])
         if frame is not None:
             tables[name] = frame
     if "accounts" in tables:
-        _check_references(tables, log)
+        check_references(tables, log)
     if activities is not None and activities["frame"] is None:
         activities = None  # its header was refused: already a problem
     return tables, activities
@@ -407,17 +406,15 @@ def _match_small_tables(tables: dict[str, pd.DataFrame]) -> _SmallTables:
     """Vocabulary and matching of the small tables, by read_history's own functions, in its order."""
     for name in c.TABLE_ORDER:
         if name not in tables:
-            tables[name] = _empty_table(c.TABLES[name])
+            tables[name] = empty_table(c.TABLES[name])
     report = MatchReport()
     head_log, tail_log = ProblemLog(), ProblemLog()
     account_ids = pd.Index(tables["accounts"]["account_id"])
-    index = _account_domains(tables["accounts"], head_log, report)
-    contacts = _match_contacts(tables["contacts"], index, head_log, report)
-    for name in ("intent", "signals"):
-        tables[name] = _match_events(name, tables[name], account_ids, index, tail_log)
-    tables["opportunities"] = _normalise_opportunities(tables["opportunities"])
+    contacts, index = match_contacts_to_accounts(tables["accounts"], tables["contacts"], head_log, report)
+    tables.update(match_events_to_accounts(tables, account_ids, index, tail_log))
+    tables["opportunities"] = clean_opportunities(tables["opportunities"])
     # The activities' columns and dtypes, as read_history gives them.
-    shape = match_activities(_clean_activities(tables["activities"], ProblemLog()), contacts, account_ids, index, MatchReport())
+    shape = match_activities(clean_activities(tables["activities"], ProblemLog()), contacts, account_ids, index, MatchReport())
     report.activities_by_method = {m: 0 for m in MATCH_ORDER}
     tables["contacts"] = contacts.drop(columns=["given_account_id"])
     tables = canonical_order(tables)  # as read_history orders them
@@ -464,14 +461,14 @@ def _read_folder(spark: SparkSession, folder: str, log: ProblemLog) -> tuple[dic
     local = _local(folder)
     if local is not None:
         if not local.is_dir():
-            raise DataError([Problem(folder, None, "no such folder; pass the folder that holds the table files")])
+            raise DataError([missing_folder(folder)])
         found = {name: (path.name, str(path)) for name, path in discover(local, log).items()}
     else:
         jvm = spark.sparkContext._jvm
         root = jvm.org.apache.hadoop.fs.Path(folder)
         fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         if not fs.exists(root) or not fs.getFileStatus(root).isDirectory():
-            raise DataError([Problem(folder, None, "no such folder; pass the folder that holds the table files")])
+            raise DataError([missing_folder(folder)])
         listing = _Listing(tuple(_Entry(s.getPath().getName(), s.getPath().toString(), s.isDirectory())
                                  for s in fs.listStatus(root)))
         found = {name: (entry.name, entry.uri) for name, entry in discover(listing, log).items()}
@@ -491,7 +488,8 @@ def _read_file(spark: SparkSession, path: str, name: str, table: str, log: Probl
             nanos = _nanosecond_columns(spark, path)
             df = spark.read.parquet(path)
         except (PySparkException, pa.ArrowException, OSError) as exc:
-            log.problem(name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{table}' again")
+            log.problem(name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{table}' again",
+                        code="files.parquet_unreadable")
             return None
         return df, nanos
     # Every cell a string, as read_history reads CSV; quotes are doubled
@@ -502,7 +500,7 @@ def _read_file(spark: SparkSession, path: str, name: str, table: str, log: Probl
     if df.columns and df.columns[0].startswith("\ufeff"):
         df = df.withColumnRenamed(df.columns[0], df.columns[0][1:])
     if not df.columns:
-        log.problem(name, None, "is empty: not even a header row; export the table with its header")
+        log.problem(name, None, "is empty: not even a header row; export the table with its header", code="files.no_header")
         return None
     return df, frozenset()
 
@@ -548,10 +546,11 @@ def _frames_from(spark: SparkSession, source: dict, log: ProblemLog) -> tuple[di
             try:
                 frames[table], files[table] = (spark.table(str(value)), frozenset()), str(value)
             except PySparkException as exc:
-                log.problem(str(value), None, f"is not a readable table ({_first_line(exc)}); pass an existing table for '{table}'")
+                log.problem(str(value), None, f"is not a readable table ({_first_line(exc)}); pass an existing table for '{table}'",
+                            code="tables.unreadable")
     unknown = sorted(set(source) - set(c.TABLE_ORDER))
     if unknown:
-        log.problem(", ".join(unknown), None, f"not contract table name(s); use {', '.join(c.TABLE_ORDER)}")
+        log.problem(", ".join(unknown), None, f"not contract table name(s); use {', '.join(c.TABLE_ORDER)}", code="tables.unknown")
     return frames, files
 
 
@@ -564,10 +563,11 @@ def _raw_names(columns: list[str], table: c.Table, mapping: dict[str, str]) -> d
     """``{contract column: raw column}`` by read_history's own renaming rules.
 
     A one-row frame whose every cell holds its column's name goes through
-    ``_map_columns``: what comes out under each contract name is the raw name.
+    :func:`~mqa.features.history.map_columns`: what comes out under each
+    contract name is the raw name.
     """
     probe = pd.DataFrame([list(columns)], columns=list(columns), dtype=object)
-    mapped = _map_columns(table, probe, mapping, ProblemLog())
+    mapped = map_columns(table, probe, mapping, ProblemLog())
     return {} if mapped is None else {col: mapped[col].iloc[0] for col in mapped.columns}
 
 
@@ -593,9 +593,10 @@ def _read_problem(name: str, exc: BaseException) -> Problem | None:
     """What read_history says of a file it cannot read; None when ``name`` is no file (a Spark table)."""
     kind = FORMATS.get(split_name(name)[1])
     if kind == "parquet":
-        return Problem(name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{split_name(name)[0]}' again")
+        return Problem(name, None, f"is not a readable Parquet file ({_first_line(exc)}); export table '{split_name(name)[0]}' again",
+                       code="files.parquet_unreadable")
     if kind == "csv":
-        return Problem(name, None, f"is not a well-formed CSV file ({_first_line(exc)}); export it again")
+        return Problem(name, None, f"is not a well-formed CSV file ({_first_line(exc)}); export it again", code="files.malformed_csv")
     return None
 
 
@@ -616,10 +617,11 @@ def _activity_source(df: DataFrame, nanos, name: str, mapping: dict[str, str], l
     """The activities' header checked on the driver, and their raw frame with contract column names.
 
     The header (duplicate names, mapped and required columns) is checked once
-    here by ``_typed_table`` on no rows; the values are checked chunk by chunk.
+    here by :func:`~mqa.features.history.type_table` on no rows; the values
+    are checked chunk by chunk.
     """
     header = pd.DataFrame(columns=list(df.columns), dtype=object)
-    checked = _typed_table(_ACTIVITIES, header, name, mapping, log, required=False)
+    checked = type_table(_ACTIVITIES, header, name, log, mapping=mapping)
     if checked is None:
         return {"frame": None}
     names = _raw_names(df.columns, _ACTIVITIES, mapping)
@@ -650,16 +652,15 @@ def _type_and_match(batches, name: str, nanos, lookups, chunk_rows: int):
     for chunk in _rechunk(batches, chunk_rows):
         raw = _with_timestamps(chunk, nanos).to_pandas()
         log = ProblemLog()
-        typed = _typed_table(_ACTIVITIES, raw, name, {}, log, required=False)
-        kind, unknown = _activity_types(typed)
+        typed = type_table(_ACTIVITIES, raw, name, log)
+        kind, unknown = activity_types(typed)
         typed["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
         meta = {"part": part, "start": start, "rows": len(typed),
-                "problems": [[p.column, p.message, p.count, list(p.rows), list(p.values)] for p in log.problems if p.count]}
+                "problems": [[p.column, p.message, p.count, list(p.rows), list(p.values), p.code]
+                             for p in log.problems if p.count]}
         if unknown.any():
-            seen = ProblemLog()
-            seen.notice("activities", "type", "", unknown, kind.astype(object))
-            n = seen.notices[0]
-            meta["types"] = {"names": sorted(kind[unknown].unique()), "count": n.count, "rows": list(n.rows), "values": list(n.values)}
+            count, rows, values = examples(unknown, kind.astype(object))
+            meta["types"] = {"names": sorted(kind[unknown].unique()), "count": count, "rows": list(rows), "values": list(values)}
         given = typed["account_id"]
         if found is not None:
             report = MatchReport()
@@ -757,21 +758,16 @@ def _offsets(metas: list[dict]) -> dict[int, int]:
     return out
 
 
-def _check_rank(column: str | None, message: str) -> tuple[int, int]:
+# The order in which type_table checks one column's values.
+_CHECK_ORDER = {"values.type": 0, "values.required": 1, "values.range": 2, "values.not_unique": 3}
+
+
+def _check_rank(column: str | None, code: str) -> tuple[int, int]:
     """Where read_history lists a problem: by column, then its checks' order (type, required, range, unique)."""
     names = _ACTIVITIES.names
     if column not in names:
         return len(names), 0
-    col = _ACTIVITIES.column(column)
-    if message == f"must be {EXPECTED.get(col.kind, 'a ' + col.kind)}; some values are not":
-        rank = 0
-    elif message == "is required but empty":
-        rank = 1
-    elif message.startswith("must be unique"):
-        rank = 3
-    else:
-        rank = 2
-    return names.index(column), rank
+    return names.index(column), _CHECK_ORDER.get(code, 2)
 
 
 def _merge_examples(entries: list) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -794,13 +790,13 @@ def _activity_problems(metas: list[dict]) -> list[Problem]:
     offsets = _offsets(metas)
     merged: dict[tuple, list] = {}
     for m in metas:
-        for column, message, count, rows, values in m["problems"]:
-            entry = merged.setdefault((column, message), [0, []])
+        for column, message, count, rows, values, code in m["problems"]:
+            entry = merged.setdefault((column, code, message), [0, []])
             entry[0] += count
             entry[1].extend(_globalise(m, offsets, rows, values))
-    problems = [Problem("activities", column, message, count, *_merge_examples(examples))
-                for (column, message), (count, examples) in merged.items()]
-    return sorted(problems, key=lambda p: _check_rank(p.column, p.message))
+    problems = [Problem("activities", column, message, count, *_merge_examples(found), code=code)
+                for (column, code, message), (count, found) in merged.items()]
+    return sorted(problems, key=lambda p: _check_rank(p.column, p.code))
 
 
 def _insert_activity_problems(log: ProblemLog, slot: int, metas: list[dict]) -> None:
@@ -820,7 +816,7 @@ def _types_notice(metas: list[dict]) -> Notice | None:
             examples.extend(_globalise(m, offsets, t["rows"], t["values"]))
     if not count:
         return None
-    return Notice("activities", "type", _unknown_types_message(sorted(names)), count, *_merge_examples(examples))
+    return unknown_types_notice(sorted(names), count, *_merge_examples(examples))
 
 
 def _add_reports(report: MatchReport, parts: list[dict], sign: int = 1) -> None:
@@ -874,9 +870,10 @@ def _match_all_activities(spark, source, lookups, log, act_log, report, folder, 
     if len(gone):
         _add_reports(report, [m["report"] for m in dmetas], sign=-1)
         first = dropped.orderBy("_pos").limit(MAX_EXAMPLES).toArrow()
-        act_log.notices.append(Notice("activities", "activity_id", next(m["message"] for m in dmetas if m["message"]), len(gone),
+        said = next(m["notice"] for m in dmetas if m["notice"])
+        act_log.notices.append(Notice("activities", "activity_id", said["message"], len(gone),
                                       tuple(p + 1 for p in first.column("_pos").to_pylist()),
-                                      tuple(first.column("activity_id").to_pylist())))
+                                      tuple(first.column("activity_id").to_pylist()), code=said["code"]))
     dedup.unpersist()
 
     # The typed rows stay cached; the final frame is a cheap filter of them
@@ -887,13 +884,13 @@ def _match_all_activities(spark, source, lookups, log, act_log, report, folder, 
     stats = final.agg(F.count(F.lit(1)).alias("n"), F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
     times = (int(stats["n"]), stats["lo"], stats["hi"])
 
-    _note_activity_matching(act_log, report, None)
+    note_activity_matching(act_log, report)
     if report.activities_unmatched:
         # Row numbers of unmatched activities count rows after duplicates are
         # dropped, as read_history's do.
         first = np.asarray(final.where(F.col("account_id").isNull()).select("_pos").orderBy("_pos").limit(MAX_EXAMPLES)
                            .toArrow().column("_pos").to_numpy(), dtype=np.int64)
-        unmatched = next(n for n in act_log.notices if n.column == "account_id" and "match no account" in n.message)
+        unmatched = next(n for n in act_log.notices if n.code == "activities.unmatched")
         unmatched.count = report.activities_unmatched
         unmatched.rows = tuple(int(p - np.searchsorted(gone, p) + 1) for p in first)
     cached.append(typed)
@@ -910,13 +907,14 @@ def _settle_duplicates(table: pa.Table, lookups) -> pa.Table:
     frame["account_id"] = frame["_given"]
     columns = list(_ACTIVITIES.names)
     log = ProblemLog()
-    kept = _drop_duplicate_activities(frame[columns + ["_pos"]], log)
+    kept = drop_duplicate_activities(frame[columns + ["_pos"]], log)
     dropped = frame[~frame["_pos"].isin(kept["_pos"])]
     report = MatchReport()
     found = _lookups(lookups.value)
     subset = dropped[columns].reset_index(drop=True)
     match_activities(subset, _contacts_for(found, subset), found["account_ids"], found["index"], report)
-    meta = {"dropped": len(dropped), "message": log.notices[0].message if log.notices else "", "report": asdict(report)}
+    said = next(({"message": n.message, "code": n.code} for n in log.notices if n.code == "activities.duplicate_id"), None)
+    meta = {"dropped": len(dropped), "notice": said, "report": asdict(report)}
     out = pa.table({"_pos": pa.array(dropped["_pos"].to_numpy(), pa.int64()),
                     "activity_id": pa.array(dropped["activity_id"], pa.string()),
                     "_meta": pa.nulls(len(dropped), pa.string())}, schema=_DROPPED)

@@ -136,6 +136,9 @@ def test_validation_summary_is_the_single_machine_one(world):
     assert sh.summary() == history.summary()
     assert sh.matching == history.matching
     assert sh.date_range() == history.date_range() and sh.date_range()[1] == LATE_SIGNAL
+    # The same notices, field for field: codes too, not only the text.
+    assert sh.notices == history.notices
+    assert {"activities.unknown_type", "activities.duplicate_id", "activities.unmatched"} <= {n.code for n in sh.notices}
 
 
 def test_features_equal_the_single_machine_ones_row_for_row(spark, world):
@@ -260,6 +263,8 @@ def test_bad_data_gives_the_single_machine_message(spark, tmp_path, base_tables,
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(256 * 1024))
     message = str(single.value)
     assert str(on_spark.value) == message
+    assert [p.code for p in on_spark.value.problems] == [p.code for p in single.value.problems]
+    assert {"values.type", "values.required", "values.range"} <= {p.code for p in single.value.problems}
     assert "activities: column 'minutes': must be >= 0; some values are not; 3 rows (rows 2, 3100, 5999: '-5', '-5', '-5')" in message
     assert "accounts: column 'employees': must be a whole number such as 120; some values are not; 1 row (row 2: '12k')" in message
     assert "rows 10, 4321: 'yesterday', 'yesterday'" in message and "column 'type': is required but empty; 1 row (row 5990)" in message
@@ -296,3 +301,36 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(tmp_path):
         assert result.returncode == 2
         assert "install the spark extra: pip install -e '.[spark]'" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def private_mqa_names(source: str) -> list[str]:
+    """Names starting with ``_`` that ``source`` takes from a mqa module: imported, or read off an imported mqa module."""
+    import ast
+    import importlib
+    import inspect
+
+    tree = ast.parse(source)
+    found, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "mqa"):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+            if not node.level:
+                module = importlib.import_module(node.module)
+                modules |= {a.asname or a.name for a in node.names if inspect.ismodule(getattr(module, a.name, None))}
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "mqa" and "._" in a.name]
+    found += [f"{n.value.id}.{n.attr}" for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+              and isinstance(n.value, ast.Name) and n.value.id in modules and n.attr.startswith("_")]
+    return found
+
+
+def test_the_spark_engine_imports_no_private_name_of_mqa():
+    """mqa.spark uses the loader's public stages only, so that changing a private helper cannot break it."""
+    from pathlib import Path
+
+    import mqa.spark
+
+    assert private_mqa_names(Path(mqa.spark.__file__).read_text()) == []
+    # The check sees what it is for.
+    assert private_mqa_names("from mqa.features.history import History, _typed_table\nfrom mqa.features import contract as c\n"
+                             "x = c._private") == ["mqa.features.history._typed_table", "c._private"]

@@ -213,3 +213,152 @@ def test_notices_lose_nothing(tmp_path, base_tables):
     assert a["type"].tolist() == ["other", "web_visit", "email_open"]
     assert a["account_id"].isna().tolist() == [False, True, False]
     assert "someone" not in h.summary()
+
+
+# --------------------------------------------------------------------------- stable codes
+
+BAD = {
+    "values": {  # one table's values
+        "accounts": """
+            account_id,domain,employees
+            A1,acme.com,-1
+            A1,beta.io,x
+            ,gamma.co.uk,1
+            A2,beta2.io,5
+        """,
+    },
+    "header": {  # headers and tables that cannot be read as the contract says
+        "activities": "activity_id,timestamp,contact_id\nE1,2024-03-01,C1\n",
+        "intent": "date,topic,score\n2024-03-01,crm,70\n",
+        "signals": "account_id,Date,date,type\nA1,2024-01-01,2024-01-01,funding\n",
+        "opportunities": "opportunity_id,account_id,created_at\n",
+    },
+    "references": {  # across tables, and an opportunity closing before it opens
+        "contacts": "contact_id,account_id\nC1,GHOST\n",
+        "opportunities": "opportunity_id,account_id,created_at,closed_at\nO1,A1,2024-05-01,2024-04-01\n",
+    },
+}
+BAD_CODES = {
+    "values": {"values.type", "values.range", "values.not_unique", "values.required"},
+    "header": {"columns.missing", "columns.one_of_missing", "columns.repeated", "tables.empty", "columns.mapping_unknown"},
+    "references": {"references.unknown_account", "opportunities.closed_before_created"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_every_problem_has_a_documented_code(tmp_path, base_tables, case):
+    from mqa.features.config import Config
+    from mqa.features.problems import PROBLEM_CODES
+
+    base_tables.update(BAD[case])
+    config = Config(columns={"accounts": {"name": "Company Name"}}) if case == "header" else None
+    with pytest.raises(DataError) as info:
+        read_history(write_tables(tmp_path / "h", base_tables), config=config)
+    codes = [p.code for p in info.value.problems]
+    assert all(code in PROBLEM_CODES for code in codes), codes
+    assert set(codes) == BAD_CODES[case]
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("accounts.parquet", b"account_id,domain\nA1,acme.com\n", "files.parquet_unreadable"),
+    ("accounts.csv", b"PK\x03\x04\x00\x00binary", "files.binary"),
+    ("accounts.csv.gz", b"not gzip at all", "files.gzip_unreadable"),
+    ("accounts.csv", b"", "files.no_header"),
+    ("accounts.csv", "account_id\nA1\n\u00e9".encode("latin-1"), "files.not_utf8"),
+    ("accounts.csv", b"account_id;domain\nA1;acme.com\n", "files.semicolons"),
+    ("accounts.csv", b'account_id,domain\n"A1,acme.com\n', "files.malformed_csv"),
+    ("accounts.csv", "account_id\nA1\n".encode("utf-16"), "files.utf16"),
+    ("accounts.xlsx", b"whatever", "files.format"),
+])
+def test_file_problems_have_codes(tmp_path, base_tables, name, content, code):
+    del base_tables["accounts"]
+    folder = write_tables(tmp_path / "h", base_tables)
+    (folder / name).write_bytes(content)
+    with pytest.raises(DataError) as info:
+        read_history(folder)
+    assert [p.code for p in info.value.problems] == [code, "tables.missing"][: 1 if name.endswith((".csv", ".csv.gz", ".parquet")) else 2]
+
+
+def test_two_files_a_broken_link_and_no_folder_have_codes(tmp_path, base_tables):
+    folder = write_tables(tmp_path / "h", base_tables)
+    write_tables(folder, {"accounts": base_tables["accounts"]}, fmt="parquet")
+    with pytest.raises(DataError) as info:
+        read_history(folder)
+    assert [p.code for p in info.value.problems] == ["files.duplicate"]
+    (folder / "accounts.parquet").unlink()
+    (folder / "accounts.csv").unlink()
+    (folder / "accounts.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(DataError) as info:
+        read_history(folder)
+    assert [p.code for p in info.value.problems] == ["files.broken_link"]
+    with pytest.raises(DataError) as info:
+        read_history(tmp_path / "nowhere")
+    assert [p.code for p in info.value.problems] == ["folder.missing"]
+
+
+def test_every_notice_has_a_documented_code(tmp_path, base_tables):
+    from mqa.features.problems import NOTICE_CODES
+
+    base_tables["accounts"] += "A4,Mail,gmail.com,,,,,,2024-01-01\nA5,Acme2,acme.com,,,,,,2025-01-01\n"
+    base_tables["contacts"] += "C4,,Dee,dee@nowhere.example,,,,2024-01-01\n"
+    base_tables["activities"] = """
+        activity_id,timestamp,type,contact_id,account_id,email
+        E1,2024-03-01,chat_message,C1,,
+        E1,2024-03-02,web_visit,C1,,
+        E2,2024-03-03,web_visit,,,someone@gmail.com
+        E3,2024-03-04,email_open,,A9,
+    """
+    # O3 opens before its account exists; O4 opens long after the last activity.
+    base_tables["opportunities"] += "O3,A2,2023-12-01,,open,,10,new_business\nO4,A1,2024-09-01,,open,,10,new_business\n"
+    base_tables["intent"] = "domain,date,topic,score\nnowhere.example,2024-03-01,crm,70\n"
+    base_tables["signals"] = "domain,date,type\nnowhere.example,2024-03-01,funding\n"
+    h = read_history(write_tables(tmp_path / "h", base_tables))
+    codes = [n.code for n in h.notices]
+    assert all(code in NOTICE_CODES for code in codes), codes
+    assert set(codes) == {
+        "accounts.free_mail_domain", "accounts.shared_domain", "contacts.unmatched", "activities.unknown_type",
+        "activities.duplicate_id", "activities.unmatched", "activities.unknown_account_id", "intent.unmatched",
+        "signals.unmatched", "history.stale_engagement", "opportunities.before_account", "activities.one_day",
+    }
+
+
+def test_a_code_outside_the_lists_is_refused():
+    from mqa.features.problems import ProblemLog
+
+    with pytest.raises(ValueError, match="unknown problem code 'activities.nope'"):
+        ProblemLog().notice("activities", None, "text", code="activities.nope")
+    with pytest.raises(ValueError, match="unknown problem code 'activities.unmatched'"):
+        ProblemLog().problem("activities", None, "a notice's code is no fatal problem's", code="activities.unmatched")
+
+
+def test_the_codes_are_documented():
+    from pathlib import Path
+
+    from mqa.features.problems import CODES
+
+    text = (Path(__file__).parents[1] / "docs" / "data.md").read_text()
+    assert [code for code in CODES if f"`{code}`" not in text] == []
+
+
+def test_the_public_stages_on_inline_frames():
+    """The stages read_history composes, called one by one as another engine would call them."""
+    import pandas as pd
+
+    from mqa.features import contract as c
+    from mqa.features.history import clean_activities, drop_duplicate_activities, type_table
+    from mqa.features.problems import ProblemLog
+
+    raw = pd.DataFrame({"Activity_ID": ["E1", "E1", "E2"], "timestamp": ["2024-03-02", "2024-03-01", "2024-03-03"],
+                        "Kind": ["Web Visit", "web_visit", "chat"], "url": ["https://v.com/pricing?x", "", ""]})
+    log = ProblemLog()
+    typed = type_table(c.TABLES["activities"], raw, "activities.csv", log, mapping={"type": "kind"})
+    assert log.problems == [] and list(typed.columns) == list(c.TABLES["activities"].names)
+    assert typed["timestamp"].dt.tz is not None
+
+    kept = drop_duplicate_activities(typed, ProblemLog())
+    assert kept.index.tolist() == [1, 2]  # the earliest copy of E1, index unchanged
+
+    cleaned = clean_activities(typed, log)
+    assert cleaned["activity_id"].tolist() == ["E1", "E2"] and cleaned["type"].tolist() == ["web_visit", "other"]
+    assert [(n.code, n.count, n.rows) for n in log.notices] == [
+        ("activities.unknown_type", 1, (3,)), ("activities.duplicate_id", 1, (1,))]
