@@ -37,8 +37,6 @@ def test_every_section(tmp_path):
         opportunity_types = ["New_Business"]
         [grid]
         step_days = 7
-        [future_section]
-        anything = 1
     """.replace("\n        ", "\n"))).features
     assert s.icp_industries == ("retail", "energy")
     assert s.icp_employees == (10, 500)
