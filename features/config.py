@@ -568,8 +568,8 @@ class Model(Section):
 class Mlflow(Section):
     """``[mlflow]``: where runs and models are tracked."""
 
-    tracking_uri: OptionalText = Field(None, description="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
-                                                        "else an mlruns store in this folder).")
+    tracking_uri: OptionalText = Field(None, description="MLflow tracking URI (MLFLOW_TRACKING_URI wins; "
+                                                        "default: sqlite:///mlflow.db in the working folder).")
     experiment: Text = Field("mqa", description="Experiment name.")
     model_name: Text = Field("mqa-readiness", description="Registered model name.")
 
