@@ -242,7 +242,7 @@ def _check_band(v):
 class Section(BaseModel):
     """A table of the file: unknown keys are refused, every value has a documented default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     # How an unknown key is described; a section may say more (see Attributes).
     what: ClassVar[str] = "key"
 
