@@ -328,8 +328,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config, settings = _configured(args)
     tsettings = train_settings(config)
-    if notice := icp_notice(config):
-        print(notice)
     # Everything that can be refused is refused before hours of training.
     try:
         for folder in ([Path(args.out)] if args.out else [Path("models")]):
@@ -360,6 +358,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UserError(f"mqa train: {exc}") from None
     for line in train_summary(run, args.data, history):
         print(line)
+    if notice := icp_notice(config):  # after the summary: thin evidence stays the first line
+        print(notice)
     print(f"Model {bundle.version} written to {out} in {time.perf_counter() - t0:.0f} s (report: {out / 'report.html'}).")
     if not args.no_mlflow:
         from mqa.train.tracking import log_run
