@@ -1,32 +1,40 @@
-"""Project configuration read from a TOML file.
+"""Project configuration: one typed schema for every section of the TOML file.
 
-Today it maps a user's own column names onto the contract's::
+The file maps a user's own table files and column names onto the contract's,
+declares a CRM's own fields as attributes, and tunes the features, labels,
+scores, evaluation, backtest, model and tracking::
+
+    [tables]
+    accounts = "Account.csv"       # contract table = the file's name in the history folder
 
     [columns.accounts]
-    account_id = "Account ID"      # contract name = the user's column name
+    account_id = "Id"              # contract name = the user's column name
     employees  = "NumberOfEmployees"
 
-    [columns.activities]
-    timestamp = "event_time"
-
-A CRM's own fields become features only when declared as attributes::
+    [columns.contacts]
+    name = ["FirstName", "LastName"]   # several columns joined with a space
 
     [attributes.accounts]
     lead_source = "category"       # a column of accounts, known from the account's creation
-    seats       = "number"
 
-Sections this version does not know are kept in ``Config.raw`` for later
-parts of the pipeline (training, scoring) and are not an error.
+Every section is a pydantic model with ``extra="forbid"``: an unknown section
+or key is refused with "did you mean", and every problem in the file is
+listed at once in one :class:`ConfigError`, as ``[section] key: problem``.
+``docs/configuration.md`` documents each key; :func:`load_config` is the one
+reader, and :class:`Config` holds what the rest of the code uses.
 """
 
-from __future__ import annotations
-
-from mqa.errors import MqaError
-
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from mqa.errors import MqaError
 
 from .contract import TABLES
 
@@ -73,6 +81,15 @@ ATTRIBUTE_KINDS: tuple[str, ...] = ("category", "number")
 ATTRIBUTE_TABLES: tuple[str, ...] = ("accounts",)
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# The ideal customer profile and intent topics of the bundled synthetic
+# generator's market: a real history needs its own (see icp_notice).
+DEFAULT_ICP_INDUSTRIES: tuple[str, ...] = ("software", "financial services", "healthcare", "logistics")
+DEFAULT_ICP_EMPLOYEES: tuple[int, int] = (200, 5000)
+DEFAULT_ICP_TECHNOLOGIES: tuple[str, ...] = ("snowflake", "dbt", "aws", "kubernetes", "salesforce")
+DEFAULT_TOPICS: tuple[str, ...] = (
+    "data integration", "etl", "data warehousing", "reverse etl", "data pipelines", "customer data platform",
+)
+
 
 @dataclass(frozen=True)
 class FeatureSettings:
@@ -115,12 +132,10 @@ class FeatureSettings:
     your own profile for real data.
     """
 
-    icp_industries: tuple[str, ...] = ("software", "financial services", "healthcare", "logistics")
-    icp_employees: tuple[int, int] = (200, 5000)
-    icp_technologies: tuple[str, ...] = ("snowflake", "dbt", "aws", "kubernetes", "salesforce")
-    relevant_topics: tuple[str, ...] = (
-        "data integration", "etl", "data warehousing", "reverse etl", "data pipelines", "customer data platform",
-    )
+    icp_industries: tuple[str, ...] = DEFAULT_ICP_INDUSTRIES
+    icp_employees: tuple[int, int] = DEFAULT_ICP_EMPLOYEES
+    icp_technologies: tuple[str, ...] = DEFAULT_ICP_TECHNOLOGIES
+    relevant_topics: tuple[str, ...] = DEFAULT_TOPICS
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     committee: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_COMMITTEE))
     horizon_days: int = 90
@@ -131,200 +146,662 @@ class FeatureSettings:
     attributes: tuple[tuple[str, str], ...] = ()
 
 
+# --- the schema ------------------------------------------------------------------------------------------
+#
+# Each value type below checks what TOML can hold (strings, whole numbers,
+# floats, booleans, dates, arrays, tables) and raises its own message, so that
+# a problem reads "[labels] horizon_days: must be a whole number >= 1, not 0"
+# rather than pydantic's wording; _messages adds the "[section] key" part.
+
+def _problem(text: str) -> PydanticCustomError:
+    # The text goes in the context, not the template: it may hold braces.
+    return PydanticCustomError("mqa", "{problem}", {"problem": text})
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problems(title: str, found: list[tuple[tuple, str, Any]]) -> None:
+    """Raise every ``(location, message, value)`` found by one validator at once."""
+    if found:
+        raise ValidationError.from_exception_data(
+            title, [InitErrorDetails(type=_problem(msg), loc=loc, input=value) for loc, msg, value in found])
+
+
+def _did_you_mean(close: list[str]) -> str:
+    """`` (did you mean x?)`` for the closest known name (difflib), or nothing when none is close."""
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _maybe(check):
+    """``check``, letting None (a notebook's "not given"; TOML has no null) through."""
+    return lambda v: None if v is None else check(v)
+
+
+# The value types are Annotated[T | None, ...] rather than Annotated[T] | None:
+# a union would report each failed member separately.
+
+def _whole(low: int, high: int | None = None, optional: bool = False):
+    """A whole number in ``[low, high]`` (a TOML integer; 1.5, true and "3" are refused)."""
+    expects = f"a whole number >= {low}" if high is None else f"a whole number from {low} to {high}"
+
+    def check(v):
+        if optional and v is None:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool) or v < low or (high is not None and v > high):
+            raise _problem(f"must be {expects}, not {_shown(v)}")
+        return v
+    return Annotated[int | None if optional else int, BeforeValidator(check)]
+
+
+def _number(low: float | None = None, high: float | None = None, optional: bool = False):
+    """A number (integer or float) in ``[low, high]``, as a float."""
+    expects = ("a number" + (f" from {low:g} to {high:g}" if high is not None else f" >= {low:g}" if low is not None else ""))
+
+    def check(v):
+        if optional and v is None:
+            return None
+        if not _is_number(v) or (low is not None and v < low) or (high is not None and v > high):
+            raise _problem(f"must be {expects}, not {_shown(v)}")
+        return float(v)
+    return Annotated[float | None if optional else float, BeforeValidator(check)]
+
+
+def _words(what: str = "strings", non_empty: bool = False, optional: bool = False):
+    """A list of strings, trimmed and lower-cased (values are compared case-insensitively)."""
+    def check(v):
+        if optional and v is None:
+            return None
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v) or (non_empty and not v):
+            raise _problem(f"must be a {'non-empty ' if non_empty else ''}list of {what}, not {_shown(v)}")
+        return tuple(x.strip().lower() for x in v)
+    return Annotated[tuple[str, ...] | None if optional else tuple[str, ...], BeforeValidator(check)]
+
+
+def _check_text(v):
+    if not isinstance(v, str) or not v.strip():
+        raise _problem(f"must be a non-empty string, not {_shown(v)}")
+    return v.strip()
+
+
+Text = Annotated[str, BeforeValidator(_check_text)]
+OptionalText = Annotated[str | None, BeforeValidator(_maybe(_check_text))]
+
+
+def _check_band(v):
+    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+            and 0 <= v[0] <= v[1]):
+        raise _problem(f"must be [min, max] whole numbers with 0 <= min <= max, not {_shown(v)}")
+    return (v[0], v[1])
+
+
+class Section(BaseModel):
+    """A table of the file: unknown keys are refused, every value has a documented default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    # How an unknown key is described; a section may say more (see Attributes).
+    what: ClassVar[str] = "key"
+
+    @classmethod
+    def unknown(cls, key: str, path: str) -> str:
+        """The message for an unknown ``key`` of this section, at ``path``."""
+        known = list(cls.model_fields)
+        close = difflib.get_close_matches(key, known, n=1)
+        return f"unknown {cls.what}{_did_you_mean(close)}; the {cls.what}s of [{path}] are {', '.join(known)}"
+
+
+class Icp(Section):
+    """``[icp]``: the ideal customer profile, compared case-insensitively."""
+
+    industries: _words() = Field(DEFAULT_ICP_INDUSTRIES, description="Target industries.")
+    employees: Annotated[tuple[int, int], BeforeValidator(_check_band)] = Field(
+        DEFAULT_ICP_EMPLOYEES, description="Inclusive employee band [min, max].")
+    technologies: _words() = Field(DEFAULT_ICP_TECHNOLOGIES, description="Technologies an ideal customer runs.")
+
+
+class Intent(Section):
+    """``[intent]``: third-party intent topics."""
+
+    relevant_topics: _words() = Field(DEFAULT_TOPICS, description="Topics of the product's category.")
+
+
+def _check_weights(v):
+    if not isinstance(v, dict):
+        raise _problem(f"must be a table of activity type = points, not {_shown(v)}")
+    found, out = [], {}
+    for kind, w in v.items():
+        if kind not in DEFAULT_WEIGHTS:
+            close = difflib.get_close_matches(str(kind), list(DEFAULT_WEIGHTS), n=1)
+            found.append(((kind,), "not an activity type" + _did_you_mean(close)
+                          + f"; expected one of {', '.join(DEFAULT_WEIGHTS)}", kind))
+        elif not _is_number(w) or w < 0:
+            found.append(((kind,), f"must be a number >= 0, not {_shown(w)}", w))
+        else:
+            out[kind] = float(w)
+    _problems("weights", found)
+    return out
+
+
+def _check_committee(v):
+    if not isinstance(v, dict) or not v:
+        raise _problem(f"each role must map to a non-empty list of departments, not {_shown(v)}")
+    found, out = [], {}
+    for role, deps in v.items():
+        if not isinstance(deps, list) or not deps or not all(isinstance(x, str) and x.strip() for x in deps):
+            found.append(((role,), f"each role must map to a non-empty list of departments, not {_shown(deps)}", deps))
+        else:
+            out[role] = tuple(x.strip().lower() for x in deps)
+    _problems("committee", found)
+    return out
+
+
+class Engagement(Section):
+    """``[engagement]``: points per activity type and the buying committee."""
+
+    weights: Annotated[dict[str, float], BeforeValidator(_check_weights)] = Field(
+        default_factory=dict, description="Points per activity type; the types not given keep their default.")
+    committee: Annotated[dict[str, tuple[str, ...]] | None, BeforeValidator(_maybe(_check_committee))] = Field(
+        None, description="Buying roles and the departments that fill them; replaces the default committee.")
+
+
+class Labels(Section):
+    """``[labels]``: what makes a training row positive."""
+
+    horizon_days: _whole(1) = Field(90, description="Days after as_of in which a new opportunity is a positive label.")
+    opportunity_types: _words("opportunity types", non_empty=True, optional=True) = Field(
+        None, description="The opportunity types that count (default: every type but exclude_types).")
+    exclude_types: _words("opportunity types (an empty list counts every type)", optional=True) = Field(
+        None, description="The types that do not count (default: renewal).")
+
+    @model_validator(mode="after")
+    def _one_of_the_two(self):
+        if self.opportunity_types is not None and self.exclude_types is not None:
+            raise _problem("give opportunity_types (the types that count) or exclude_types (the types that do not), not both")
+        return self
+
+
+class Grid(Section):
+    """``[grid]``: the default as-of dates."""
+
+    step_days: _whole(1) = Field(14, description="Days between as-of dates.")
+    warmup_days: _whole(0, optional=True) = Field(None, description="Days from the first engagement to the first as-of date "
+                                                           "(default: chosen from the data, 90 where there is room).")
+
+
+def _check_attribute_kind(v):
+    if not isinstance(v, str):
+        raise _problem(f"the kind must be a string, \"category\" or \"number\", not {_shown(v)}")
+    if v.strip().lower() not in ATTRIBUTE_KINDS:
+        raise _problem(f"unknown kind {v!r}; expected one of {', '.join(ATTRIBUTE_KINDS)}")
+    return v.strip().lower()
+
+
+def _check_attributes(v):
+    """``{name: kind}``; every name and kind is judged, so all their problems are listed together."""
+    if not isinstance(v, dict):
+        raise _problem(f"must map column names to a kind, such as lead_source = \"category\", not {_shown(v)}")
+    found, out = [], {}
+    for name, kind in v.items():
+        key = name.strip().lower()
+        try:
+            kind = _check_attribute_kind(kind)
+        except PydanticCustomError as exc:
+            found.append(((name,), exc.context["problem"], kind))
+            kind = None
+        if key in TABLES["accounts"].names:
+            found.append(((name,), "is a contract column of accounts, already read as the contract says; "
+                           "declare only your CRM's own fields", name))
+        elif not _ATTRIBUTE_NAME.match(key):
+            found.append(((name,), "a name must be letters, digits and underscores (it names the feature "
+                           "attribute__<name>); map your column to such a name in [columns.accounts]", name))
+        elif key in out:
+            found.append(((name,), "declared twice (names are compared case-insensitively)", name))
+        elif kind is not None:
+            out[key] = kind
+    _problems("attributes", found)
+    return out
+
+
+class Attributes(Section):
+    """``[attributes.<table>]``: a CRM's own fields that become features ``attribute__<name>``."""
+
+    what: ClassVar[str] = "table"
+    accounts: Annotated[dict[str, str], BeforeValidator(_check_attributes)] = Field(
+        default_factory=dict, description="column = \"category\" or \"number\".")
+
+    @classmethod
+    def unknown(cls, key: str, path: str) -> str:
+        return ("only accounts attributes are supported for now ([attributes.accounts])"
+                + ("" if key in TABLES else f"; '{key}' is not a table of the contract either"))
+
+
+def declared_names(document: dict) -> tuple[str, ...]:
+    """The attribute names a document declares, read before it is validated (see _sources)."""
+    section = document.get("attributes")
+    accounts = section.get("accounts") if isinstance(section, dict) else None
+    names = (str(k).strip().lower() for k in accounts) if isinstance(accounts, dict) else ()
+    return tuple(n for n in names if _ATTRIBUTE_NAME.match(n) and n not in TABLES["accounts"].names)
+
+
+def _sources(table: str):
+    """``[columns.<table>]``: ``{contract column: user column, or a list of user columns joined with a space}``.
+
+    A key must be a column of the contract's ``table`` or, for accounts, a
+    declared attribute; the declared names come in the validation context
+    (``declared_names``), so this check does not wait on the rest of the file.
+    """
+    def check(v, info: ValidationInfo):
+        if not isinstance(v, dict):
+            raise _problem(f"must map contract column names to your column names, not {_shown(v)}")
+        extra = tuple((info.context or {}).get("declared", ())) if table in ATTRIBUTE_TABLES else ()
+        known = TABLES[table].names + extra
+        found, out = [], {}
+        for col, source in v.items():
+            key = col.strip().lower()
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                found.append(((col,), f"not a column of '{table}'" + _did_you_mean(close)
+                              + f"; expected one of {', '.join(known)}"
+                              + (f" (a field of your own must be declared in [attributes.{table}] first)"
+                                 if table in ATTRIBUTE_TABLES else ""), col))
+            elif isinstance(source, str) and source.strip():
+                out[key] = source.strip()
+            elif isinstance(source, list) and source and all(isinstance(s, str) and s.strip() for s in source):
+                out[key] = tuple(s.strip() for s in source)
+            else:
+                found.append(((col,), "the value must be your column's name as a string, or a list of column names "
+                              f"to join with a space, not {_shown(source)}", source))
+        _problems("columns", found)
+        return out
+    return Annotated[dict[str, str | tuple[str, ...]], BeforeValidator(check)]
+
+
+class Columns(Section):
+    """``[columns.<table>]``: the user's column names of each contract table."""
+
+    what: ClassVar[str] = "table"
+    accounts: _sources("accounts") = Field(default_factory=dict)
+    contacts: _sources("contacts") = Field(default_factory=dict)
+    activities: _sources("activities") = Field(default_factory=dict)
+    intent: _sources("intent") = Field(default_factory=dict)
+    signals: _sources("signals") = Field(default_factory=dict)
+    opportunities: _sources("opportunities") = Field(default_factory=dict)
+
+    @classmethod
+    def unknown(cls, key: str, path: str) -> str:
+        close = difflib.get_close_matches(key, list(TABLES), n=1)
+        return (f"unknown table; known tables are {', '.join(TABLES)}"
+                + _did_you_mean([f"[columns.{c}]" for c in close]))
+
+
+def _check_file_name(v):
+    if not isinstance(v, str) or not v.strip():
+        raise _problem(f"must be the table's file name in the history folder, such as \"Account.csv\", not {_shown(v)}")
+    name = v.strip()
+    if "/" in name or "\\" in name:
+        raise _problem(f"must be a file name in the history folder, not a path ({name!r})")
+    # Imported here: files.py reads tables (pandas, pyarrow), which checking a file need not load.
+    from .files import FORMATS, split_name
+
+    if "." in name and split_name(name)[1] not in FORMATS:
+        raise _problem(f"{name!r} is neither CSV nor Parquet: name a .csv, .csv.gz or .parquet file, "
+                       "or give the name without its extension")
+    return name
+
+
+FileName = Annotated[str | None, BeforeValidator(_maybe(_check_file_name))]
+
+
+class Tables(Section):
+    """``[tables]``: each table's file name, when it is not ``<table>.csv`` (or ``.csv.gz``, ``.parquet``)."""
+
+    what: ClassVar[str] = "table"
+    accounts: FileName = None
+    contacts: FileName = None
+    activities: FileName = None
+    intent: FileName = None
+    signals: FileName = None
+    opportunities: FileName = None
+
+    @classmethod
+    def unknown(cls, key: str, path: str) -> str:
+        close = difflib.get_close_matches(key, list(TABLES), n=1)
+        return (f"not a table of the contract; known tables are {', '.join(TABLES)}"
+                + _did_you_mean(close))
+
+    @model_validator(mode="after")
+    def _one_file_per_table(self):
+        seen: dict[str, str] = {}
+        found = []
+        for table, name in self.names().items():
+            key = name.lower()
+            if key in seen:
+                found.append(((table,), f"{name!r} is already the file of {seen[key]}; each table needs its own file", name))
+            seen.setdefault(key, table)
+        _problems("tables", found)
+        return self
+
+    def names(self) -> dict[str, str]:
+        """``{table: file name}`` of the mapped tables."""
+        return {t: n for t in TABLES if (n := getattr(self, t)) is not None}
+
+
+# Score tiers: the lowest score of each. "mqa" follows [score] cutoff unless tiers are given.
+DEFAULT_CUTOFF = 85.0
+DEFAULT_TIERS: dict[str, float] = {"nurture": 0.0, "targeted": 60.0, "mqa": 85.0}
+
+
+def _check_tiers(v):
+    if not isinstance(v, dict) or not v or not all(_is_number(x) and 0 <= x <= 100 for x in v.values()):
+        raise _problem(f"must map tier names to lowest scores from 0 to 100, not {_shown(v)}")
+    if min(v.values()) > 0:
+        raise _problem("the lowest tier must start at 0 so every score has a tier")
+    return {str(k): float(x) for k, x in v.items()}
+
+
+class Score(Section):
+    """``[score]``: the MQA cutoff and the tiers of the 0-100 score."""
+
+    cutoff: _number(0, 100) = Field(DEFAULT_CUTOFF, description="An account is an MQA at or above this score.")
+    tiers: Annotated[dict[str, float] | None, BeforeValidator(_maybe(_check_tiers))] = Field(
+        None, description="Tier name = lowest score; default nurture 0, targeted 60, mqa = cutoff.")
+
+    def tier_bounds(self) -> dict[str, float]:
+        """The tiers in force: as given, or the default ones with ``mqa`` at the cutoff."""
+        return dict(self.tiers) if self.tiers is not None else dict(DEFAULT_TIERS, mqa=self.cutoff)
+
+
+class Rules(Section):
+    """``[rules]``: the two rule-based MQA definitions the training report compares the model with."""
+
+    fit_threshold: _number(0, 1) = Field(0.5, description="Rule (a): fit__icp_score at or above.")
+    engagement_threshold: _number(0) = Field(30.0, description="Rule (a): engagement points in 90 days at or above.")
+    min_contacts: _whole(0) = Field(2, description="Rule (a): engaged contacts in 90 days at or above.")
+    points_threshold: _number(0) = Field(100.0, description="Rule (b): engagement points in 90 days at or above.")
+
+
+class Evaluation(Section):
+    """``[evaluation]``: what sales can take, for the cutoff advice."""
+
+    weekly_capacity: _number(0, optional=True) = Field(None, description="MQAs sales can take per week.")
+    precision_target: _number(0, 1, optional=True) = Field(None, description="Share of MQAs that should convert.")
+    min_lift: _number(0, optional=True) = Field(2.0, description="Recommend the lowest cutoff where an MQA is this many times "
+                                                         "as likely to convert as the average account.")
+
+
+class Backtest(Section):
+    """``[backtest]``: rolling-origin folds and bootstrap intervals."""
+
+    folds: _whole(1, 12) = Field(3, description="Rolling-origin folds at the end of the labelled history.")
+    bootstrap: _whole(20, 5000) = Field(200, description="Resamples (by account) for the confidence intervals.")
+
+
+def _check_families(v):
+    # Imported here: the feature registry imports this module.
+    from .build import FAMILIES
+
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v) or not set(v) <= set(FAMILIES):
+        bad = [x for x in v if x not in FAMILIES] if isinstance(v, list) else []
+        close = difflib.get_close_matches(str(bad[0]), FAMILIES, n=1) if bad else []
+        raise _problem(f"must be a non-empty list drawn from {', '.join(FAMILIES)}, not {_shown(v)}"
+                       + _did_you_mean([f"{close[0]!r} for {bad[0]!r}"] if close else []))
+    return tuple(v)
+
+
+def _all_families() -> tuple[str, ...]:
+    from .build import FAMILIES
+
+    return FAMILIES
+
+
+class Model(Section):
+    """``[model]``: which feature families the model uses."""
+
+    families: Annotated[tuple[str, ...], BeforeValidator(_check_families)] = Field(
+        default_factory=_all_families, description="Feature families used (default: all).")
+
+
+class Mlflow(Section):
+    """``[mlflow]``: where runs and models are tracked."""
+
+    tracking_uri: OptionalText = Field(None, description="MLflow tracking URI (MLFLOW_TRACKING_URI wins; "
+                                                        "default: sqlite:///mlflow.db in the working folder).")
+    experiment: Text = Field("mqa", description="Experiment name.")
+    model_name: Text = Field("mqa-readiness", description="Registered model name.")
+
+
+class ConfigFile(Section):
+    """The whole file: one field per section, each optional with its defaults."""
+
+    what: ClassVar[str] = "section"
+    tables: Tables = Field(default_factory=Tables)
+    attributes: Attributes = Field(default_factory=Attributes)
+    columns: Columns = Field(default_factory=Columns)
+    icp: Icp = Field(default_factory=Icp)
+    intent: Intent = Field(default_factory=Intent)
+    engagement: Engagement = Field(default_factory=Engagement)
+    labels: Labels = Field(default_factory=Labels)
+    grid: Grid = Field(default_factory=Grid)
+    score: Score = Field(default_factory=Score)
+    rules: Rules = Field(default_factory=Rules)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    backtest: Backtest = Field(default_factory=Backtest)
+    model: Model = Field(default_factory=Model)
+    mlflow: Mlflow = Field(default_factory=Mlflow)
+
+    @classmethod
+    def unknown(cls, key: str, path: str) -> str:
+        sections = list(cls.model_fields)
+        close = difflib.get_close_matches(key, sections, n=1)
+        homes = [s for s in sections if key in _section_class(s).model_fields]
+        if homes:
+            return f"is not a section; it is a key of [{homes[0]}]: write it under [{homes[0]}]"
+        return ("unknown section" + _did_you_mean([f"[{c}]" for c in close])
+                + f"; the sections are {', '.join(f'[{s}]' for s in sections)}")
+
+
+def _section_class(name: str) -> type[Section]:
+    return ConfigFile.model_fields[name].annotation
+
+
+def _model_at(path: tuple) -> type[Section] | None:
+    """The section model that holds the key at the end of ``path`` (None inside a plain table)."""
+    model: type[Section] = ConfigFile
+    for part in path:
+        info = model.model_fields.get(part) if isinstance(part, str) else None
+        if info is None or not (isinstance(info.annotation, type) and issubclass(info.annotation, Section)):
+            return None
+        model = info.annotation
+    return model
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    """One ``[section] key: problem`` line per error, in the file's order."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p != "[key]" and not isinstance(p, int))
+        path = tuple(str(p) for p in loc)
+        value = err.get("input")
+        kind = err["type"]
+        is_table = isinstance(value, dict) or kind in ("model_type", "model_attributes_type", "dict_type")
+        if kind == "mqa":
+            text = err["ctx"]["problem"]
+        elif kind == "extra_forbidden":
+            owner = _model_at(loc[:-1])
+            text = (owner.unknown(path[-1], ".".join(path[:-1])) if owner is not None
+                    else "unknown key")
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            table = ".".join(path)
+            text = f"must be a table ([{table}] with its keys below it), not {_shown(value)}"
+            is_table = False
+        else:  # a pydantic check without a message of ours: its own words
+            text = f"{err['msg'].lower()}, not {_shown(value)}"
+        if not path:
+            out.append(text)
+        elif is_table or len(path) == 1:
+            if kind == "extra_forbidden" and len(path) == 1 and not isinstance(value, dict):
+                out.append(f"{path[0]}: {text}")  # a key outside any section
+            else:
+                out.append(f"[{'.'.join(path)}]: {text}")
+        else:
+            out.append(f"[{'.'.join(path[:-1])}] {path[-1]}: {text}")
+    return out
+
+
+def validate_document(document: dict, source: str = "config") -> ConfigFile:
+    """Check a parsed TOML document against the schema.
+
+    Parameters
+    ----------
+    document : dict
+        The parsed file (``tomllib.loads``), or the same shape written in a notebook.
+    source : str
+        Where it came from, for the message.
+
+    Returns
+    -------
+    ConfigFile
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem at once.
+    """
+    if not isinstance(document, dict):
+        raise ConfigError(f"{source}: must be a table of sections (a dict), not {_shown(document)}")
+    try:
+        return ConfigFile.model_validate(document, context={"declared": declared_names(document)})
+    except ValidationError as exc:
+        raise ConfigError(f"{source}:\n" + "\n".join(f"  - {m}" for m in _messages(exc))) from None
+
+
+# --- what the rest of the code reads ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Config:
-    """Parsed configuration.
+    """A validated configuration.
 
     Parameters
     ----------
     columns : dict
-        ``{table: {contract_column: user_column}}``.
+        ``{table: {contract_column: user_column}}``, the renamed columns.
+    features : FeatureSettings
+        What the feature builders and labels are tuned by.
     raw : dict
-        The whole parsed TOML document.
+        The parsed document, as given.
     source : str or None
         The file it came from.
+    tables : dict
+        ``{table: file name}`` of the tables whose file is not named after the table (``[tables]``).
+    joins : dict
+        ``{table: {contract_column: (user columns...)}}``: contract columns made by
+        joining several of the user's columns with a space (``name = ["FirstName", "LastName"]``).
+    file : ConfigFile
+        The whole validated document, every section with its defaults
+        (:func:`mqa.train.settings.train_settings` reads the training sections from it).
     """
 
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     raw: dict = field(default_factory=dict)
     source: str | None = None
+    tables: dict[str, str] = field(default_factory=dict)
+    joins: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    file: ConfigFile = field(default_factory=ConfigFile)
+
+    @property
+    def icp_is_default(self) -> bool:
+        """Whether the ideal customer profile is the built-in one (the synthetic generator's market)."""
+        d, s = FeatureSettings(), self.features
+        return (s.icp_industries, s.icp_employees, s.icp_technologies) == (
+            d.icp_industries, d.icp_employees, d.icp_technologies)
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Read and check a TOML configuration file; ``None`` gives the defaults.
+def icp_notice(config: Config) -> str | None:
+    """One line for ``mqa train`` when the ICP is the built-in default, else None."""
+    if not config.icp_is_default:
+        return None
+    return ("Notice: the ideal customer profile is the built-in default ([icp] not set), which describes the synthetic "
+            "generator's market; set your own in the configuration ('mqa init' writes one to start from).")
+
+
+def load_config(source: str | Path | dict | None) -> Config:
+    """Read and check a configuration; ``None`` gives the defaults.
+
+    Parameters
+    ----------
+    source : path, dict or None
+        A TOML file, or a parsed document (a dict of sections, as in a
+        notebook), or None for the defaults.
+
+    Returns
+    -------
+    Config
 
     Raises
     ------
     ConfigError
-        The file is missing, is not TOML, or maps an unknown table or column.
+        The file is missing, unreadable or not TOML, or breaks the schema;
+        every problem is listed at once, as ``[section] key: problem``.
     """
-    if path is None:
+    if source is None:
         return Config()
-    path = Path(path)
+    if isinstance(source, dict):
+        return config_from(source, "config (a dict)")
+    path = Path(source)
     if not path.is_file():
-        raise ConfigError(f"config {path}: no such file; pass the path of a TOML file.")
+        raise ConfigError(f"config {path}: no such file; pass the path of a TOML file ('mqa init' writes one).")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config {path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot be read ({exc.strerror}); check the path and its permissions.") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path}: not valid TOML ({exc}).") from None
-    attributes, attribute_errors = _attributes(raw.get("attributes", {}))
-    columns = _column_map(raw.get("columns", {}), path, extra={"accounts": tuple(n for n, _ in attributes)})
-    return Config(columns=columns, features=_feature_settings(raw, path, attributes, attribute_errors),
-                  raw=raw, source=str(path))
+    return config_from(document, f"config {path}", str(path))
 
 
-def _attributes(section) -> tuple[tuple[tuple[str, str], ...], list[str]]:
-    """The declared ``[attributes.<table>]`` fields as ``(column, kind)`` pairs, and every problem found."""
-    if not isinstance(section, dict):
-        return (), ["[attributes]: must hold [attributes.accounts], a table of column = \"category\" or \"number\""]
-    errors: list[str] = []
-    out: dict[str, str] = {}
-    for table, fields in section.items():
-        if table not in ATTRIBUTE_TABLES:
-            errors.append(f"[attributes.{table}]: only accounts attributes are supported for now ([attributes.accounts])"
-                          + ("" if table in TABLES else f"; '{table}' is not a table of the contract either"))
-            continue
-        if not isinstance(fields, dict):
-            errors.append(f"[attributes.{table}]: must map column names to a kind, such as lead_source = \"category\"")
-            continue
-        contract = TABLES[table].names
-        for name, kind in fields.items():
-            key = name.strip().lower()
-            where = f"[attributes.{table}] {name}"
-            if not isinstance(kind, str):
-                errors.append(f"{where}: the kind must be a string, \"category\" or \"number\", not {kind!r}")
-            elif kind.strip().lower() not in ATTRIBUTE_KINDS:
-                errors.append(f"{where}: unknown kind {kind!r}; expected one of {', '.join(ATTRIBUTE_KINDS)}")
-            if key in contract:
-                errors.append(f"{where}: is a contract column of {table}, already read as the contract says; "
-                              "declare only your CRM's own fields")
-            elif not _ATTRIBUTE_NAME.match(key):
-                errors.append(f"{where}: a name must be letters, digits and underscores (it names the feature "
-                              f"attribute__<name>); map your column to such a name in [columns.{table}]")
-            elif key in out:
-                errors.append(f"{where}: declared twice (names are compared case-insensitively)")
-            elif isinstance(kind, str) and kind.strip().lower() in ATTRIBUTE_KINDS:
-                out[key] = kind.strip().lower()
-    return tuple(out.items()), errors
-
-
-def _feature_settings(raw: dict, path: Path, attributes: tuple[tuple[str, str], ...] = (),
-                      attribute_errors: list[str] | None = None) -> FeatureSettings:
-    """Build ``FeatureSettings`` from the ``[icp]``, ``[intent]``, ``[engagement]``, ``[labels]``, ``[grid]`` and ``[attributes]`` tables."""
-    errors: list[str] = list(attribute_errors or [])
-    d = FeatureSettings()
-
-    def words(section, key, default):
-        value = raw.get(section, {}).get(key, None)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            errors.append(f"[{section}] {key}: must be a list of strings")
-            return default
-        return tuple(v.strip().lower() for v in value)
-
-    def number(section, key, default, low):
-        value = raw.get(section, {}).get(key, None)
-        if value is None:
-            return default
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            errors.append(f"[{section}] {key}: must be a whole number >= {low}")
-            return default
-        return value
-
-    employees = raw.get("icp", {}).get("employees", None)
-    if employees is None:
-        band = d.icp_employees
-    elif (isinstance(employees, list) and len(employees) == 2 and all(isinstance(v, int) for v in employees)
-          and 0 <= employees[0] <= employees[1]):
-        band = (employees[0], employees[1])
-    else:
-        errors.append("[icp] employees: must be [min, max] whole numbers with 0 <= min <= max")
-        band = d.icp_employees
-
-    weights = dict(d.weights)
-    for kind, w in raw.get("engagement", {}).get("weights", {}).items():
-        if kind not in weights:
-            errors.append(f"[engagement.weights] {kind}: not an activity type; expected one of {', '.join(weights)}")
-        elif not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
-            errors.append(f"[engagement.weights] {kind}: must be a number >= 0")
-        else:
-            weights[kind] = float(w)
-
-    committee = dict(d.committee)
-    given = raw.get("engagement", {}).get("committee", None)
-    if given is not None:
-        if not isinstance(given, dict) or not given or not all(
-            isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in given.values()
-        ):
-            errors.append("[engagement.committee]: each role must map to a non-empty list of departments")
-        else:
-            committee = {role: tuple(x.strip().lower() for x in deps) for role, deps in given.items()}
-
-    types = raw.get("labels", {}).get("opportunity_types", None)
-    if types is not None and (not isinstance(types, list) or not types or not all(isinstance(v, str) for v in types)):
-        errors.append("[labels] opportunity_types: must be a non-empty list of opportunity types")
-        types = None
-    excluded = raw.get("labels", {}).get("exclude_types", None)
-    if excluded is not None and (not isinstance(excluded, list) or not all(isinstance(v, str) for v in excluded)):
-        errors.append("[labels] exclude_types: must be a list of opportunity types (an empty list counts every type)")
-        excluded = None
-    if excluded is not None and types is not None:
-        errors.append("[labels]: give opportunity_types (the types that count) or exclude_types (the types that do not), not both")
-    warmup = raw.get("grid", {}).get("warmup_days", None)
-    if warmup is not None and (not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0):
-        errors.append("[grid] warmup_days: must be a whole number >= 0")
-        warmup = None
-    settings = FeatureSettings(
-        icp_industries=words("icp", "industries", d.icp_industries),
-        icp_employees=band,
-        icp_technologies=words("icp", "technologies", d.icp_technologies),
-        relevant_topics=words("intent", "relevant_topics", d.relevant_topics),
-        weights=weights,
-        committee=committee,
-        horizon_days=number("labels", "horizon_days", d.horizon_days, 1),
-        label_types=tuple(t.strip().lower() for t in types) if types else None,
-        step_days=number("grid", "step_days", d.step_days, 1),
-        label_excluded_types=(tuple(t.strip().lower() for t in excluded) if excluded is not None
-                              else d.label_excluded_types),
-        warmup_days=warmup,
-        attributes=attributes,
-    )
-    if errors:
-        raise ConfigError(f"config {path}:\n" + "\n".join(f"  - {e}" for e in errors))
-    return settings
-
-
-def _column_map(section, path: Path, extra: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, str]]:
-    """Check the ``[columns.<table>]`` tables and return them lower-cased.
-
-    ``extra`` names the declared attributes of each table, which may be mapped like contract columns.
-    """
-    extra = extra or {}
-    errors = []
-    if not isinstance(section, dict):
-        raise ConfigError(f"config {path}: [columns] must be a table of [columns.<table>] tables.")
-    out: dict[str, dict[str, str]] = {}
-    for table, mapping in section.items():
-        if table not in TABLES:
-            errors.append(f"[columns.{table}]: unknown table; known tables are {', '.join(TABLES)}")
-            continue
-        if not isinstance(mapping, dict):
-            errors.append(f"[columns.{table}] must map contract column names to your column names")
-            continue
-        known = TABLES[table].names + extra.get(table, ())
-        out[table] = {}
-        for contract_col, user_col in mapping.items():
-            if contract_col.lower() not in known:
-                errors.append(
-                    f"[columns.{table}] {contract_col}: not a column of '{table}'; expected one of {', '.join(known)}"
-                    + (f" (a field of your own must be declared in [attributes.{table}] first)" if table in ATTRIBUTE_TABLES else "")
-                )
-            elif not isinstance(user_col, str) or not user_col.strip():
-                errors.append(f"[columns.{table}] {contract_col}: the value must be your column's name as a string")
+def config_from(document: dict, where: str = "config", source: str | None = None) -> Config:
+    """A :class:`Config` from a parsed document; ``where`` names it in the message."""
+    checked = validate_document(document, where)
+    columns: dict[str, dict[str, str]] = {}
+    joins: dict[str, dict[str, tuple[str, ...]]] = {}
+    for table in TABLES:
+        for col, user in getattr(checked.columns, table).items():
+            if isinstance(user, tuple):
+                joins.setdefault(table, {})[col] = user
             else:
-                out[table][contract_col.lower()] = user_col.strip()
-    if errors:
-        raise ConfigError(f"config {path}:\n" + "\n".join(f"  - {e}" for e in errors))
-    return out
+                columns.setdefault(table, {})[col] = user
+    return Config(columns=columns, features=feature_settings(checked), raw=document, source=source,
+                  tables=checked.tables.names(), joins=joins, file=checked)
+
+
+def feature_settings(checked: ConfigFile) -> FeatureSettings:
+    """The :class:`FeatureSettings` of a validated document."""
+    labels = checked.labels
+    return FeatureSettings(
+        icp_industries=checked.icp.industries,
+        icp_employees=checked.icp.employees,
+        icp_technologies=checked.icp.technologies,
+        relevant_topics=checked.intent.relevant_topics,
+        weights=dict(DEFAULT_WEIGHTS, **checked.engagement.weights),
+        committee=(dict(checked.engagement.committee) if checked.engagement.committee is not None
+                   else dict(DEFAULT_COMMITTEE)),
+        horizon_days=labels.horizon_days,
+        label_types=labels.opportunity_types,
+        step_days=checked.grid.step_days,
+        label_excluded_types=(labels.exclude_types if labels.exclude_types is not None
+                              else FeatureSettings().label_excluded_types),
+        warmup_days=checked.grid.warmup_days,
+        attributes=tuple(checked.attributes.accounts.items()),
+    )

@@ -36,38 +36,77 @@ def split_name(name: str) -> tuple[str, str]:
     return stem, (dot + ext if dot else "")
 
 
-def discover(folder: Path, log: ProblemLog) -> dict[str, Path]:
+def discover(folder: Path, log: ProblemLog, names: dict[str, str] | None = None) -> dict[str, Path]:
     """The file of each contract table in ``folder``.
 
-    Records a problem for two files of one table and for a table file in a
-    format that is neither CSV nor Parquet. Files that are not named after a
-    table are ignored.
+    Parameters
+    ----------
+    folder : Path
+        The history folder (or any object with ``iterdir()`` whose entries
+        have ``name`` and ``is_dir()``, as the Spark engine's remote listing).
+    log : ProblemLog
+        Receives a problem for two files of one table and for a table file in
+        a format that is neither CSV nor Parquet.
+    names : dict, optional
+        ``{table: file name}`` from the configuration's ``[tables]``: the
+        table's file is that one (compared case-insensitively; a name without
+        an extension stands for any of the formats) instead of
+        ``<table>.<format>``. Files that name no table are ignored.
+
+    Returns
+    -------
+    dict
+        ``{table: path}``.
     """
+    names = names or {}
+    # stem -> table: a mapped table is found under its file's stem only.
+    stems = {t: t for t in TABLES if t not in names}
+    exact: dict[str, str] = {}
+    for table, name in names.items():
+        stem, suffix = split_name(name)
+        if suffix in FORMATS:
+            exact[name.lower()] = table
+        else:
+            stems[name.lower()] = table
     found: dict[str, list[Path]] = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
+        if entry.name.lower() in exact:
+            found.setdefault(exact[entry.name.lower()], []).append(entry)
+            continue
         stem, suffix = split_name(entry.name)
-        if stem not in TABLES:
+        table = stems.get(stem)
+        if table is None:
             continue
         if suffix not in FORMATS or (entry.is_dir() and suffix != ".parquet"):
+            given = f" (named in [tables] as {names[table]!r})" if table in names else ""
             log.problem(
                 entry.name,
                 None,
-                f"table '{stem}' must be a CSV, CSV.gz or Parquet file named {stem}.csv, {stem}.csv.gz "
+                f"table '{table}'{given} must be a CSV, CSV.gz or Parquet file named {stem}.csv, {stem}.csv.gz "
                 f"or {stem}.parquet; export it again in one of those formats",
                 code="files.format",
             )
             continue
-        found.setdefault(stem, []).append(entry)
+        found.setdefault(table, []).append(entry)
     files: dict[str, Path] = {}
     for table, paths in found.items():
         if len(paths) > 1:
-            names = ", ".join(p.name for p in paths)
-            log.problem(table, None, f"{len(paths)} files for one table ({names}); keep exactly one", code="files.duplicate")
+            listed = ", ".join(p.name for p in paths)
+            log.problem(table, None, f"{len(paths)} files for one table ({listed}); keep exactly one", code="files.duplicate")
         else:
             files[table] = paths[0]
     return files
+
+
+def expected_files(table: str, names: dict[str, str] | None = None) -> str:
+    """How a missing table's file must be called, for messages: ``accounts.csv, accounts.csv.gz or accounts.parquet``."""
+    name = (names or {}).get(table)
+    if name is not None and split_name(name)[1] in FORMATS:
+        return f"{name} (its name in [tables])"
+    stem = name or table
+    return f"{stem}.csv, {stem}.csv.gz or {stem}.parquet" + (" (its name in [tables])" if name else "")
 
 
 def read_raw(path: Path, table: str, log: ProblemLog) -> pd.DataFrame | None:

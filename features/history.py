@@ -38,7 +38,7 @@ import pandas as pd
 from . import contract as c
 from .coerce import CONVERTERS, EXPECTED, empty_column, is_missing
 from .config import Config
-from .files import discover, read_raw
+from .files import discover, expected_files, read_raw
 from .matching import (
     FREE_MAIL_DOMAINS,
     MatchReport,
@@ -185,8 +185,8 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
     if not folder.is_dir():
         raise DataError([missing_folder(folder)])
     log = ProblemLog()
-    files = discover(folder, log)
-    check_required_tables(files, purpose, log)
+    files = discover(folder, log, config.tables)
+    check_required_tables(files, purpose, log, file_names=config.tables)
 
     tables: dict[str, pd.DataFrame] = {}
     given: dict[str, tuple[str, ...]] = {}
@@ -194,7 +194,8 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
         raw = read_raw(path, name, log)
         if raw is None:
             continue
-        frame = type_table(table_for(name, config), raw, path.name, log, mapping=config.columns.get(name, {}),
+        raw, joined = join_columns(raw, name, path.name, config.joins.get(name, {}), log)
+        frame = type_table(table_for(name, config), raw, path.name, log, mapping=dict(config.columns.get(name, {}), **joined),
                            required=name in c.REQUIRED_TABLES[purpose], given=given)
         if frame is not None:
             tables[name] = frame
@@ -243,7 +244,7 @@ def missing_folder(folder: str | Path) -> Problem:
     return Problem(str(folder), None, "no such folder; pass the folder that holds the table files", code="folder.missing")
 
 
-def check_required_tables(found, purpose: str, log: ProblemLog) -> None:
+def check_required_tables(found, purpose: str, log: ProblemLog, file_names: dict[str, str] | None = None) -> None:
     """Record a problem for each table ``purpose`` requires that is not in ``found``.
 
     Parameters
@@ -255,12 +256,14 @@ def check_required_tables(found, purpose: str, log: ProblemLog) -> None:
     log : ProblemLog
         Receives ``tables.missing``; a table that already has a problem (two
         files, say) gets no second one.
+    file_names : dict, optional
+        ``{table: file name}`` from ``[tables]``, for the message.
     """
     for name in c.REQUIRED_TABLES[purpose]:
         if name not in found and not any(p.table == name for p in log.problems):
             log.problem(
                 name, None,
-                f"required table is missing: add {name}.csv, {name}.csv.gz or {name}.parquet to the folder",
+                f"required table is missing: add {expected_files(name, file_names)} to the folder",
                 code="tables.missing",
             )
 
@@ -281,6 +284,41 @@ def table_for(name: str, config: Config) -> c.Table:
         return table
     extra = tuple(c.Column(col, ATTRIBUTE_TYPES[kind], declared=True) for col, kind in declared)
     return c.Table(table.name, table.columns + extra, table.one_of)
+
+
+def join_columns(raw: pd.DataFrame, table: str, file_name: str, joins: dict[str, tuple[str, ...]],
+                 log: ProblemLog) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Make each joined contract column (``name = ["FirstName", "LastName"]``) from the user's columns.
+
+    The parts' trimmed, non-empty values are joined with one space; a row
+    with none is empty. The new column is added under a name made of its
+    parts (``FirstName + LastName``), which the returned mapping maps to the
+    contract column, so it wins over a column that happens to carry the
+    contract name, as a mapped column does. A part that is not a column of
+    the file is a problem and the column is not made.
+    """
+    if not joins:
+        return raw, {}
+    normal = {str(col).strip().lower(): col for col in raw.columns}
+    raw = raw.copy()
+    mapping: dict[str, str] = {}
+    for contract_col, parts in joins.items():
+        missing = [p for p in parts if p.strip().lower() not in normal]
+        if missing:
+            log.problem(table, contract_col,
+                        f"the configuration joins {', '.join(repr(p) for p in parts)} into it, but "
+                        f"{', '.join(repr(p) for p in missing)} {'is' if len(missing) == 1 else 'are'} not a column of "
+                        f"{file_name}; fix [columns.{table}] in the configuration", code="columns.join_unknown")
+            continue
+        columns = [raw[normal[p.strip().lower()]] for p in parts]
+        text = [col.astype("string").str.strip().fillna("") for col in columns]
+        joined = text[0]
+        for part in text[1:]:
+            joined = (joined + " " + part).str.strip()
+        name = " + ".join(parts)
+        raw[name] = joined.astype(object).where(joined != "", None)
+        mapping[contract_col] = name
+    return raw, mapping
 
 
 def map_columns(table: c.Table, raw: pd.DataFrame, mapping: dict[str, str], log: ProblemLog) -> pd.DataFrame | None:

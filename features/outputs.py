@@ -99,14 +99,19 @@ def clean_leftovers(folder: str | Path, max_age: float = STALE_SECONDS) -> list[
     return removed
 
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[str], None], replace: bool = True) -> Path:
     """Write ``path`` through ``write(temporary_name)`` and rename it into place.
+
+    With ``replace`` false an existing ``path`` is never replaced, even one
+    created while writing: the finished file is linked into place, which
+    fails when the name is taken.
 
     Raises
     ------
     OutputError
         The operating system refused (read-only, no permission, disk full, a
-        folder in the way, a file where a folder should be).
+        folder in the way, a file where a folder should be), or ``path``
+        exists and ``replace`` is false.
     """
     path = Path(path)
     try:
@@ -116,14 +121,21 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     clean_leftovers(path.parent)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; pass a file name, not a folder. Nothing was written.")
+    if not replace and os.path.lexists(path):
+        raise OutputError(_exists_message(path))
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
         os.close(fd)
         write(tmp)
         os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-        tmp = None
+        if replace:
+            os.replace(tmp, path)
+            tmp = None
+        else:
+            os.link(tmp, path)  # the finally below removes the temporary name
+    except FileExistsError:
+        raise OutputError(_exists_message(path)) from None
     except OSError as exc:
         raise OutputError(os_error_message(exc, path)) from None
     finally:
@@ -135,12 +147,16 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     return path
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write UTF-8 text atomically (see :func:`atomic_write`)."""
+def _exists_message(path: Path) -> str:
+    return f"{path}: already exists; mqa does not replace it. Choose another file name, or move that file away first."
+
+
+def write_text(path: str | Path, text: str, replace: bool = True) -> Path:
+    """Write UTF-8 text atomically (see :func:`atomic_write`); ``replace=False`` never replaces an existing file."""
     def write(tmp):
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
-    return atomic_write(path, write)
+    return atomic_write(path, write, replace=replace)
 
 
 def os_error_message(exc: OSError, path: Path, nothing: str = "nothing was written") -> str:

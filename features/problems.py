@@ -47,6 +47,7 @@ PROBLEM_CODES: dict[str, str] = {
     "tables.unreadable": "a Spark source names a table Spark cannot read",
     "columns.repeated": "a column name appears more than once in a header",
     "columns.mapping_unknown": "the configuration maps a contract column to a column the file lacks",
+    "columns.join_unknown": "the configuration joins columns into a contract column, and the file lacks one of them",
     "columns.missing": "a required column is missing",
     "columns.declared_missing": "a declared attribute column is missing",
     "columns.one_of_missing": "none of a table's alternative columns is there",

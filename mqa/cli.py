@@ -170,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "and horizon; default: the configuration's [score] and [labels] settings")
     _add_config(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "init",
+        help="write a commented configuration file to start from",
+        description="Write a TOML configuration with every section and its defaults shown commented, the ideal "
+        "customer profile to fill in marked, and with --preset the file and column names of a CRM's standard "
+        "export. An existing file is never replaced.",
+    )
+    p.add_argument("--preset", choices=("salesforce", "hubspot"), help="fill in the file and column names of this CRM's export")
+    p.add_argument("--out", default="mqa.toml", metavar="FILE", help="file to write (default: mqa.toml; must not exist)")
+    p.set_defaults(func=cmd_init)
     return parser
 
 
@@ -295,6 +306,17 @@ def cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from mqa.features.outputs import check_output, write_text
+    from mqa.features.presets import init_config
+
+    out = check_output(args.out, "--out")
+    write_text(out, init_config(args.preset), replace=False)
+    print(f"Wrote {out}{' for a ' + args.preset + ' export' if args.preset else ''}: fill in [icp], then check it "
+          f"with 'mqa validate DIR --config {out}'.")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from mqa.features.history import read_history
     from mqa.features.outputs import check_output
@@ -303,6 +325,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from mqa.train.report import render
     from mqa.train.settings import train_settings
     from mqa.train.summary import train_summary
+
+    from mqa.features.config import icp_notice
 
     config, settings = _configured(args)
     tsettings = train_settings(config)
@@ -336,6 +360,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UserError(f"mqa train: {exc}") from None
     for line in train_summary(run, args.data, history):
         print(line)
+    if notice := icp_notice(config):  # after the summary: thin evidence stays the first line
+        print(notice)
     print(f"Model {bundle.version} written to {out} in {time.perf_counter() - t0:.0f} s (report: {out / 'report.html'}).")
     if not args.no_mlflow:
         from mqa.train.tracking import log_run

@@ -130,6 +130,7 @@ def test_funnel_export_trains_predicts_and_reports(funnel, capsys):
     assert code == 0, out.err
     text = out.out
     assert "Beside transparent baselines on the same rows" in text
+    assert "Notice: the ideal customer profile is the built-in default ([icp] not set)" in text  # no [icp] in its config
     for name in ("first_engagement_recency", "last_engagement_recency", "points_90d"):
         assert f"  {name}: 0." in text and " to " in text  # a figure with an interval, never "nan"
     assert "rule_a_fit_engagement_2_contacts: cannot apply (no contacts table" in text

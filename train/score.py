@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-N_QUANTILES = 1001
+# The defaults are the configuration schema's ([score]); re-exported here, where scores are made.
+from mqa.features.config import DEFAULT_CUTOFF, DEFAULT_TIERS  # noqa: F401
 
-DEFAULT_CUTOFF = 85.0
-DEFAULT_TIERS = {"nurture": 0.0, "targeted": 60.0, "mqa": 85.0}
+N_QUANTILES = 1001
 
 
 @dataclass(frozen=True)
