@@ -21,12 +21,11 @@ from . import breadth, engagement, fit, intent, past_opportunities, timing
 from .attributes import PREFIX as ATTRIBUTE_PREFIX
 from .attributes import attribute_features
 from .config import FeatureSettings
-from .dates import utc_instants
 from .context import Context, Feature
+from .dates import utc_instants
 from .families import FAMILIES  # noqa: F401 - the families' names, where callers have always found them
 from .history import History
 from .snapshots import SCORED, backtest_reserve_days, default_as_of, labels, make_grid, status
-
 
 REGISTRY: list[Feature] = (
     fit.FEATURES + engagement.FEATURES + breadth.FEATURES + intent.FEATURES + timing.FEATURES + past_opportunities.FEATURES

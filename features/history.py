@@ -29,6 +29,7 @@ in read order across stages:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,13 +156,17 @@ class History:
         return "\n".join(lines)
 
 
-def read_history(folder: str | Path, config: Config | None = None, purpose: str = "train") -> History:
-    """Read, validate and match a CRM history folder.
+def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config | None = None,
+                 purpose: str = "train") -> History:
+    """Read, validate and match a CRM history: a folder of table files, or a dict of DataFrames.
 
     Parameters
     ----------
-    folder : path
-        Folder with one file per table (see ``DATA_CONTRACT.md``).
+    folder : path or dict of DataFrame
+        Folder with one file per table (see ``DATA_CONTRACT.md``), or
+        ``{table name: DataFrame}``: frames are checked, typed and matched by
+        the same code as files (their columns as Parquet's would be: typed
+        values, or text as a CSV gives).
     config : Config, optional
         Column-name mapping; defaults to none.
     purpose : {'train', 'predict'}
@@ -181,28 +186,33 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
     if purpose not in c.REQUIRED_TABLES:
         raise ValueError(f"purpose must be one of {', '.join(c.REQUIRED_TABLES)}, not {purpose!r}")
     config = config or Config()
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError([missing_folder(folder)])
     log = ProblemLog()
-    files = discover(folder, log, config.tables)
+    if isinstance(folder, Mapping):
+        raws, files = frames_as_raw(folder, log)
+        folder = ""
+    else:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DataError([missing_folder(folder)])
+        paths = discover(folder, log, config.tables)
+        raws = {name: read_raw(path, name, log) for name, path in paths.items()}
+        files = {name: path.name for name, path in paths.items()}
     check_required_tables(files, purpose, log, file_names=config.tables)
 
     tables: dict[str, pd.DataFrame] = {}
     given: dict[str, tuple[str, ...]] = {}
-    for name, path in files.items():
-        raw = read_raw(path, name, log)
+    for name, raw in raws.items():
         if raw is None:
             continue
-        raw, joined = join_columns(raw, name, path.name, config.joins.get(name, {}), log)
-        frame = type_table(table_for(name, config), raw, path.name, log, mapping=dict(config.columns.get(name, {}), **joined),
+        raw, joined = join_columns(raw, name, files[name], config.joins.get(name, {}), log)
+        frame = type_table(table_for(name, config), raw, files[name], log, mapping=dict(config.columns.get(name, {}), **joined),
                            required=name in c.REQUIRED_TABLES[purpose], given=given)
         if frame is not None:
             tables[name] = frame
 
     if "accounts" in tables:
         check_references(tables, log)
-    log.raise_if_any(str(folder))
+    log.raise_if_any(str(folder) or "given as DataFrames")
 
     present = tuple(n for n in c.TABLE_ORDER if n in tables)
     for name in c.TABLE_ORDER:
@@ -215,13 +225,49 @@ def read_history(folder: str | Path, config: Config | None = None, purpose: str 
     return History(
         tables=tables,
         present=present,
-        files={n: files[n].name for n in present},
+        files={n: files[n] for n in present},
         notices=log.notices,
         matching=report,
         folder=str(folder),
         columns={n: given.get(n, ()) for n in present},
         attributes=config.features.attributes,
     )
+
+
+def frames_as_raw(frames: Mapping[str, pd.DataFrame], log: ProblemLog) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Stage 1 for a dict of DataFrames: each contract table's frame as a file's raw frame, and its name for messages.
+
+    Parameters
+    ----------
+    frames : dict of DataFrame
+        ``{table name: DataFrame}``; the names are the contract's.
+    log : ProblemLog
+        Receives ``tables.unknown`` for a name that is not a contract table and
+        ``tables.not_a_frame`` for a value that is not a DataFrame.
+
+    Returns
+    -------
+    raws : dict of DataFrame
+        The frames, in the contract's table order (unchanged: pandas copies on write).
+    names : dict of str
+        ``{table: "<table> DataFrame"}``, which messages name as they name a file.
+    """
+    raws: dict[str, pd.DataFrame] = {}
+    names: dict[str, str] = {}
+    for table in c.TABLE_ORDER:
+        if table not in frames:
+            continue
+        value = frames[table]
+        if not isinstance(value, pd.DataFrame):
+            log.problem(table, None, f"must be a pandas DataFrame, not {type(value).__name__}; pass "
+                        f"{{'{table}': DataFrame, ...}}", code="tables.not_a_frame")
+            continue
+        raws[table], names[table] = value, f"{table} DataFrame"
+    unknown = sorted(str(k) for k in set(frames) - set(c.TABLE_ORDER))
+    if unknown:
+        log.problem(", ".join(unknown), None, f"unknown table name(s); use the contract's: {', '.join(c.TABLE_ORDER)}",
+                    code="tables.unknown")
+    return raws, names
 
 
 def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:

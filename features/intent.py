@@ -12,8 +12,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .contract import SURGE_THRESHOLD
 from .context import Context, Feature
+from .contract import SURGE_THRESHOLD
 from .window import DAY_NS, window_distinct, window_max, window_sum
 from .wording import Template
 

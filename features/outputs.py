@@ -21,9 +21,6 @@ undoes it when mqa reads its own files back, so ids round-trip exactly.
 
 from __future__ import annotations
 
-from mqa.errors import MqaError
-from mqa.features.plain import QUOTE_LIMIT, clip, printable, quoted  # noqa: F401 - re-exported
-
 import errno
 import os
 import re
@@ -35,6 +32,9 @@ from pathlib import Path
 
 import pandas as pd
 from pandas.api import types as pdt
+
+from mqa.errors import MqaError
+from mqa.features.plain import QUOTE_LIMIT, clip, printable, quoted  # noqa: F401 - re-exported
 
 TEMP_PREFIX = ".mqa-tmp-"
 STALE_SECONDS = 3600

@@ -13,12 +13,12 @@ without reading their message, which is written for people and may change.
 
 from __future__ import annotations
 
-from mqa.errors import MqaError
-
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+
+from mqa.errors import MqaError
 
 MAX_EXAMPLES = 3
 
@@ -43,7 +43,8 @@ PROBLEM_CODES: dict[str, str] = {
     "files.malformed_csv": "a CSV file cannot be parsed",
     "tables.missing": "a table the purpose requires is not there",
     "tables.empty": "a required table has a header but no rows",
-    "tables.unknown": "a Spark source names a table outside the contract",
+    "tables.unknown": "a dict of DataFrames (or a Spark source) names a table outside the contract",
+    "tables.not_a_frame": "a dict of DataFrames holds something else than a DataFrame for a table",
     "tables.unreadable": "a Spark source names a table Spark cannot read",
     "columns.repeated": "a column name appears more than once in a header",
     "columns.mapping_unknown": "the configuration maps a contract column to a column the file lacks",

@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from .contract import SIGNAL_TYPES
 from .context import Context, Feature
+from .contract import SIGNAL_TYPES
 from .engagement import activities_total
 from .window import days_since_last, window_sum
 from .wording import SIGNAL_WORDS, Template

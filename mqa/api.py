@@ -58,7 +58,8 @@ def load_config(source: ConfigLike = None) -> Config:
         Every problem of the file at once (unknown sections and keys with the likely intended name,
         wrong types, values out of range).
     """
-    from mqa.features.config import Config, load_config as _load
+    from mqa.features.config import Config
+    from mqa.features.config import load_config as _load
 
     if isinstance(source, Config):
         return source
@@ -91,7 +92,8 @@ def read_history(source: HistoryLike, config: ConfigLike = None,
     DataError
         One error listing every contract breach (table, column, how many rows, examples, the fix).
     """
-    from mqa.features.history import History, read_history as _read
+    from mqa.features.history import History
+    from mqa.features.history import read_history as _read
 
     if isinstance(source, History):
         return source
@@ -276,7 +278,8 @@ def predict_history(history: HistoryLike, model: ModelLike, as_of: DateLike,
     import pandas as pd
 
     from mqa.features.dates import utc_instant
-    from mqa.predict.batch import predict_history as _predict, read_previous
+    from mqa.predict.batch import predict_history as _predict
+    from mqa.predict.batch import read_previous
 
     history = read_history(history, config, purpose="predict")
     bundle = load_model(model, config)
@@ -371,7 +374,8 @@ def render_report(scores: pd.DataFrame | str | Path | Sequence[str | Path], hist
     """
     import pandas as pd
 
-    from mqa.predict.report import ReportSettings, read_scores, render_report as _render
+    from mqa.predict.report import ReportSettings, read_scores
+    from mqa.predict.report import render_report as _render
     from mqa.train.settings import train_settings
 
     name = ""

@@ -318,6 +318,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from mqa.features.config import icp_notice
     from mqa.features.history import read_history
     from mqa.features.outputs import check_output
     from mqa.train.bundle import check_destination
@@ -325,8 +326,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     from mqa.train.report import render
     from mqa.train.settings import train_settings
     from mqa.train.summary import train_summary
-
-    from mqa.features.config import icp_notice
 
     config, settings = _configured(args)
     tsettings = train_settings(config)

@@ -72,6 +72,7 @@ from mqa.features.history import (
     clean_opportunities,
     drop_duplicate_activities,
     empty_table,
+    join_columns,
     map_columns,
     match_contacts_to_accounts,
     match_events_to_accounts,
@@ -286,7 +287,7 @@ def read_spark_history(spark: SparkSession, source, config: Config | None = None
         raise ValueError(f"purpose must be one of {', '.join(c.REQUIRED_TABLES)}, not {purpose!r}")
     config = config or Config()
     log = ProblemLog()
-    folder, frames, files = _source(spark, source, log)
+    folder, frames, files = _source(spark, source, log, config.tables)
     check_required_tables(frames, purpose, log)
     tables, activities = _check_tables(frames, files, config, purpose, log)
     present = tuple(n for n in c.TABLE_ORDER if n in tables or (n == "activities" and activities is not None))
@@ -356,13 +357,13 @@ def _whole_inputs(head: History, activities: DataFrame | None) -> frozenset[str]
     return frozenset(out)
 
 
-def _source(spark: SparkSession, source, log: ProblemLog) -> tuple[str, dict, dict[str, str]]:
+def _source(spark: SparkSession, source, log: ProblemLog, names: dict[str, str] | None = None) -> tuple[str, dict, dict[str, str]]:
     """The folder name (empty for a dict), ``{table: (DataFrame, nanosecond columns)}`` and ``{table: file name}``."""
     if isinstance(source, dict):
         return "", *_frames_from(spark, source, log)
     local = _local(str(source))
     folder = str(local) if local is not None else str(source)
-    return folder, *_read_folder(spark, folder, log)
+    return folder, *_read_folder(spark, folder, log, names)
 
 
 def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: str, log: ProblemLog) -> tuple[dict, dict | None]:
@@ -372,12 +373,18 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
     for name, (df, nanos) in frames.items():
         mapping = config.columns.get(name, {})
         if name == "activities":
+            if config.joins.get(name):
+                log.problem(name, next(iter(config.joins[name])), "the Spark engine does not join activity columns; "
+                            "join them in the export, or use --engine pandas", code="columns.join_unknown")
+                continue
             activities = _activity_source(df, nanos, files[name], mapping, log)
             continue
         table = table_for(name, config)  # with the declared attribute columns
         raw = _collect_raw(df, nanos, table, files[name], mapping, log)
         if raw is None:
             continue
+        raw, joined = join_columns(raw, name, files[name], config.joins.get(name, {}), log)
+        mapping = dict(mapping, **joined)
         frame = type_table(table, raw, files[name], log, mapping=mapping, required=name in c.REQUIRED_TABLES[purpose])
         if frame is not None:
             tables[name] = frame
@@ -456,13 +463,17 @@ def _local(path: str) -> Path | None:
     return None
 
 
-def _read_folder(spark: SparkSession, folder: str, log: ProblemLog) -> tuple[dict, dict[str, str]]:
-    """``{table: (raw DataFrame, nanosecond columns)}`` and ``{table: file name}`` of a history folder."""
+def _read_folder(spark: SparkSession, folder: str, log: ProblemLog,
+                 names: dict[str, str] | None = None) -> tuple[dict, dict[str, str]]:
+    """``{table: (raw DataFrame, nanosecond columns)}`` and ``{table: file name}`` of a history folder.
+
+    ``names`` are the configuration's ``[tables]`` file names, found as :func:`read_history` finds them.
+    """
     local = _local(folder)
     if local is not None:
         if not local.is_dir():
             raise DataError([missing_folder(folder)])
-        found = {name: (path.name, str(path)) for name, path in discover(local, log).items()}
+        found = {name: (path.name, str(path)) for name, path in discover(local, log, names).items()}
     else:
         jvm = spark.sparkContext._jvm
         root = jvm.org.apache.hadoop.fs.Path(folder)
@@ -471,7 +482,7 @@ def _read_folder(spark: SparkSession, folder: str, log: ProblemLog) -> tuple[dic
             raise DataError([missing_folder(folder)])
         listing = _Listing(tuple(_Entry(s.getPath().getName(), s.getPath().toString(), s.isDirectory())
                                  for s in fs.listStatus(root)))
-        found = {name: (entry.name, entry.uri) for name, entry in discover(listing, log).items()}
+        found = {name: (entry.name, entry.uri) for name, entry in discover(listing, log, names).items()}
     frames, files = {}, {}
     for table, (name, path) in found.items():
         read = _read_file(spark, path, name, table, log)

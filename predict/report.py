@@ -39,8 +39,8 @@ from mqa import __version__
 from mqa.features.config import DEFAULT_COMMITTEE, FeatureSettings
 from mqa.features.families import FAMILIES_BY_NAME
 from mqa.features.files import read_output
-from mqa.features.outputs import OutputError, TEMP_PREFIX, csv_safe, clean_leftovers, file_mode, temp_folder
 from mqa.features.history import History
+from mqa.features.outputs import TEMP_PREFIX, OutputError, clean_leftovers, csv_safe, file_mode, temp_folder
 from mqa.features.snapshots import SCORED
 
 from .batch import FLAG_COLUMNS, NUMBER_COLUMNS

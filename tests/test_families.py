@@ -207,7 +207,7 @@ def test_icp_settings_change_fit(tmp_path):
 
 
 def test_weights_setting_changes_points(tmp_path):
-    from mqa.features.config import FeatureSettings, DEFAULT_WEIGHTS
+    from mqa.features.config import DEFAULT_WEIGHTS, FeatureSettings
 
     weights = dict(DEFAULT_WEIGHTS, demo_request=100.0)
     folder = write_tables(tmp_path / "h", TABLES)

@@ -17,8 +17,8 @@ import pytest
 from mqa.cli import main
 from mqa.features.history import read_history
 from mqa.predict.handoff import Handoff, content_title, first_step, handoffs
-from mqa.predict.sentences import sentences
 from mqa.predict.report import ReportSettings, page_name, read_scores, render_report
+from mqa.predict.sentences import sentences
 
 from .conftest import BASE, write_tables
 

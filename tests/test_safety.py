@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from mqa.cli import main
 from mqa.features.files import read_output, write_frame, write_history
 from mqa.features.history import read_history
 from mqa.features.outputs import TEMP_PREFIX, csv_restore, csv_safe
 from mqa.features.synth import generate_history
 from mqa.train.bundle import BundleError, ModelBundle
 from mqa.train.pipeline import train_model
-
-from mqa.cli import main
 
 from .conftest import BASE, frame, write_tables
 

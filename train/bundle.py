@@ -21,8 +21,6 @@ edited manifest is refused as well (docs/operating.md).
 
 from __future__ import annotations
 
-from mqa.errors import MqaError
-
 import hashlib
 import hmac
 import json
@@ -35,6 +33,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from mqa.errors import MqaError
 from mqa.features.config import FeatureSettings
 from mqa.features.outputs import TEMP_PREFIX, OutputError, clean_leftovers, file_mode, os_error_message, temp_folder
 

@@ -10,10 +10,11 @@ import io
 from datetime import datetime, timezone
 
 import numpy as np
+from jinja2 import Environment
+
 # Figures are drawn with matplotlib's object API and written as SVG: no
 # plotting backend is chosen (a notebook's inline plots keep working).
 from matplotlib.figure import Figure
-from jinja2 import Environment
 
 from mqa.features.build import family_of, feature_spec
 

@@ -18,8 +18,6 @@ only aggregates.
 
 from __future__ import annotations
 
-from mqa.errors import MqaError
-
 import json
 import os
 import tempfile
@@ -31,6 +29,8 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 from mlflow import MlflowClient
+
+from mqa.errors import MqaError
 from mqa.features.build import build_features
 
 from .baselines import fold_auc
