@@ -61,6 +61,7 @@ from mqa.features import contract as c
 from mqa.features.build import build_features, default_grid, features_for
 from mqa.features.coerce import TIMESTAMP_DTYPE
 from mqa.features.config import Config, FeatureSettings
+from mqa.features.families import engagement_streams
 from mqa.features.files import FORMATS, discover, split_name
 from mqa.features.history import (
     History,
@@ -1239,13 +1240,19 @@ def spark_predict(spark: SparkSession, source, model, as_of, partitions: int | N
     # How far the engagement data reaches is the whole history's, not a bucket's.
     from pyspark.sql import functions as F
 
-    lasts = [history.head.tables[t][c][history.head.tables[t][c] <= stamp].max()
-             for t, c in (("intent", "date"), ("signals", "date")) if len(history.head.tables[t])]
-    # Activities' timestamps travel as int64 nanoseconds (see _TYPED).
-    last_ns = history.activities.filter(F.col("timestamp") <= F.lit(int(stamp.value))).agg(F.max("timestamp")).first()[0]
+    # The streams are the families' (engagement_streams); activities live in
+    # Spark, with their timestamps as int64 nanoseconds (see _TYPED), the
+    # other streams on the driver.
+    lasts = []
+    for table, column in engagement_streams():
+        if table == "activities":
+            last_ns = (history.activities.filter(F.col(column) <= F.lit(int(stamp.value))).agg(F.max(column))
+                       .first()[0])
+            lasts.append(None if last_ns is None else pd.Timestamp(int(last_ns), unit="ns", tz="UTC"))
+        elif len(history.head.tables[table]):
+            values = history.head.tables[table][column]
+            lasts.append(values[values <= stamp].max())
     lasts = [pd.Timestamp(t) for t in lasts if t is not None and not pd.isna(t)]
-    if last_ns is not None:
-        lasts.append(pd.Timestamp(int(last_ns), unit="ns", tz="UTC"))
     through = max((t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")) for t in lasts) if lasts else None
     spec = {"mode": "predict", "as_of": pd.DatetimeIndex([stamp]), "bundle": spark.sparkContext.broadcast(files),
             "bundle_key": key, "arrow_schema": schema, "data_through": through}
