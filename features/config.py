@@ -170,6 +170,10 @@ def _problems(title: str, found: list[tuple[tuple, str, Any]]) -> None:
             title, [InitErrorDetails(type=_problem(msg), loc=loc, input=value) for loc, msg, value in found])
 
 
+# A TOML array; a notebook's dict may hold tuples where a file holds arrays.
+_ARRAY = (list, tuple)
+
+
 def _did_you_mean(close: list[str]) -> str:
     """`` (did you mean x?)`` for the closest known name (difflib), or nothing when none is close."""
     return f" (did you mean {close[0]}?)" if close else ""
@@ -218,7 +222,7 @@ def _words(what: str = "strings", non_empty: bool = False, optional: bool = Fals
     def check(v):
         if optional and v is None:
             return None
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v) or (non_empty and not v):
+        if not isinstance(v, _ARRAY) or not all(isinstance(x, str) for x in v) or (non_empty and not v):
             raise _problem(f"must be a {'non-empty ' if non_empty else ''}list of {what}, not {_shown(v)}")
         return tuple(x.strip().lower() for x in v)
     return Annotated[tuple[str, ...] | None if optional else tuple[str, ...], BeforeValidator(check)]
@@ -235,7 +239,7 @@ OptionalText = Annotated[str | None, BeforeValidator(_maybe(_check_text))]
 
 
 def _check_band(v):
-    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+    if not (isinstance(v, _ARRAY) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
             and 0 <= v[0] <= v[1]):
         raise _problem(f"must be [min, max] whole numbers with 0 <= min <= max, not {_shown(v)}")
     return (v[0], v[1])
@@ -293,7 +297,7 @@ def _check_committee(v):
         raise _problem(f"each role must map to a non-empty list of departments, not {_shown(v)}")
     found, out = [], {}
     for role, deps in v.items():
-        if not isinstance(deps, list) or not deps or not all(isinstance(x, str) and x.strip() for x in deps):
+        if not isinstance(deps, _ARRAY) or not deps or not all(isinstance(x, str) and x.strip() for x in deps):
             found.append(((role,), f"each role must map to a non-empty list of departments, not {_shown(deps)}", deps))
         else:
             out[role] = tuple(x.strip().lower() for x in deps)
@@ -412,7 +416,7 @@ def _sources(table: str):
                                  if table in ATTRIBUTE_TABLES else ""), col))
             elif isinstance(source, str) and source.strip():
                 out[key] = source.strip()
-            elif isinstance(source, list) and source and all(isinstance(s, str) and s.strip() for s in source):
+            elif isinstance(source, _ARRAY) and source and all(isinstance(s, str) and s.strip() for s in source):
                 out[key] = tuple(s.strip() for s in source)
             else:
                 found.append(((col,), "the value must be your column's name as a string, or a list of column names "
@@ -546,8 +550,8 @@ def _check_families(v):
     # Imported here: the feature registry imports this module.
     from .build import FAMILIES
 
-    if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v) or not set(v) <= set(FAMILIES):
-        bad = [x for x in v if x not in FAMILIES] if isinstance(v, list) else []
+    if not isinstance(v, _ARRAY) or not v or not all(isinstance(x, str) for x in v) or not set(v) <= set(FAMILIES):
+        bad = [x for x in v if x not in FAMILIES] if isinstance(v, _ARRAY) else []
         close = difflib.get_close_matches(str(bad[0]), FAMILIES, n=1) if bad else []
         raise _problem(f"must be a non-empty list drawn from {', '.join(FAMILIES)}, not {_shown(v)}"
                        + _did_you_mean([f"{close[0]!r} for {bad[0]!r}"] if close else []))

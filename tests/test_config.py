@@ -175,8 +175,10 @@ def test_a_folder_is_no_config_file(tmp_path):
 
 
 def test_a_dict_is_read_like_a_file():
-    config = load_config({"labels": {"horizon_days": 30}, "columns": {"contacts": {"name": ["First", "Last"]}}})
+    config = load_config({"labels": {"horizon_days": 30}, "columns": {"contacts": {"name": ["First", "Last"]}},
+                          "icp": {"employees": (10, 500), "industries": ("Retail",)}})
     assert config.features.horizon_days == 30 and config.joins == {"contacts": {"name": ("First", "Last")}}
+    assert config.features.icp_employees == (10, 500) and config.features.icp_industries == ("retail",)
     with pytest.raises(ConfigError, match=r"config \(a dict\):\n  - \[labels\] horizon_day: unknown key"):
         load_config({"labels": {"horizon_day": 30}})
     with pytest.raises(ConfigError, match="must be a table of sections"):
