@@ -334,3 +334,26 @@ def test_the_spark_engine_imports_no_private_name_of_mqa():
     # The check sees what it is for.
     assert private_mqa_names("from mqa.features.history import History, _typed_table\nfrom mqa.features import contract as c\n"
                              "x = c._private") == ["mqa.features.history._typed_table", "c._private"]
+
+
+def test_a_salesforce_export_reads_on_spark_as_on_one_machine(spark, tmp_path):
+    # [tables] file names and joined columns (FirstName + LastName) take the same path on both engines.
+    from mqa.features.config import load_config
+    from mqa.features.presets import init_config
+    from mqa.spark import read_spark_history
+
+    from .test_presets import SALESFORCE, write_export
+
+    folder = write_export(tmp_path / "export", SALESFORCE)
+    (tmp_path / "mqa.toml").write_text(init_config("salesforce"))
+    config = load_config(tmp_path / "mqa.toml")
+    local = read_history(folder, config=config)
+    on_spark = read_spark_history(spark, str(folder), config=config)
+    try:
+        for name in ("accounts", "contacts", "opportunities"):
+            pd.testing.assert_frame_equal(on_spark.head.tables[name].reset_index(drop=True),
+                                          local[name].reset_index(drop=True), check_dtype=False)
+        assert on_spark.head.tables["contacts"]["name"].tolist() == local["contacts"]["name"].tolist()
+        assert "Ada Lovelace" in local["contacts"]["name"].tolist()
+    finally:
+        on_spark.unpersist()
