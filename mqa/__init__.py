@@ -15,7 +15,7 @@ command line is a thin layer over it)::
     mqa.write_report(mqa.render_report(scores, history, model), "reports/")
 
 Reading and configuring
-    load_config, read_history, generate_history
+    load_config, init_config, read_history, generate_history
 Training rows and models
     build_features, train_model, train_summary, save_model, load_model
 Scoring and explaining
@@ -42,6 +42,7 @@ __version__ = "0.1.0"
 # Public name -> the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "load_config": "mqa.api",
+    "init_config": "mqa.features.presets",
     "read_history": "mqa.api",
     "generate_history": "mqa.api",
     "build_features": "mqa.api",
@@ -68,6 +69,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "load_config",
+    "init_config",
     "read_history",
     "generate_history",
     "build_features",
@@ -113,6 +115,7 @@ if TYPE_CHECKING:
     from mqa.features.config import Config, ConfigError
     from mqa.features.history import History
     from mqa.features.outputs import OutputError
+    from mqa.features.presets import init_config
     from mqa.features.problems import DataError
     from mqa.predict.account import AccountExplanation
     from mqa.predict.report import Report
