@@ -9,6 +9,7 @@ names its ids or lays out its rows.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 import zlib
@@ -251,8 +252,16 @@ def write_frame(frame: pd.DataFrame, path: str | Path, inert: bool = True) -> Pa
     def write(tmp: str) -> None:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
+        elif suffix == ".csv.gz":
+            # No time stamp and no file name in the gzip header: the same
+            # frame gives the same bytes (a seed's synthetic history included).
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+                (csv_safe(frame) if inert else frame).to_csv(text, index=False)
+                text.flush()
+                text.detach()
         else:
-            (csv_safe(frame) if inert else frame).to_csv(tmp, index=False, compression="gzip" if suffix == ".csv.gz" else None)
+            (csv_safe(frame) if inert else frame).to_csv(tmp, index=False)
 
     return atomic_write(path, write)
 
