@@ -63,7 +63,7 @@ def load_config(source: ConfigLike = None) -> Config:
 
     if isinstance(source, Config):
         return source
-    return _load(source)
+    return _load(dict(source) if isinstance(source, Mapping) else source)
 
 
 def read_history(source: HistoryLike, config: ConfigLike = None,
@@ -122,11 +122,11 @@ def generate_history(n_accounts: int = 2000, seed: int = 0, start: DateLike | No
     from mqa.features.dates import utc_instant
     from mqa.features.synth import generate_history as _generate
 
-    kwargs = {}
-    for key, value in (("start", start), ("end", end)):
-        if value is not None:
-            kwargs[key] = f"{utc_instant(value, key):%Y-%m-%d}"
-    return _generate(n_accounts=n_accounts, seed=seed, **kwargs)
+    from mqa.features.synth import DEFAULT_END, DEFAULT_START
+
+    first = DEFAULT_START if start is None else f"{utc_instant(start, 'start'):%Y-%m-%d}"
+    last = DEFAULT_END if end is None else f"{utc_instant(end, 'end'):%Y-%m-%d}"
+    return _generate(n_accounts=n_accounts, seed=seed, start=first, end=last)
 
 
 def build_features(history: HistoryLike, as_of: DateLike | Sequence[DateLike] | None = None,
