@@ -125,7 +125,7 @@ def test_the_notebook_path_end_to_end_equals_the_command_line(demo_folder, demo_
     pd.testing.assert_series_equal(scores["score"], from_cli["score"], check_dtype=False)
     pd.testing.assert_series_equal(scores["reasons"], from_cli["reasons"], check_dtype=False)
 
-    below = scores[(scores["status"] == "scored") & ~scores["is_mqa"].astype(bool)].iloc[0]["account_id"]
+    below = scores[(scores["status"] == "scored") & ~scores["is_mqa"].fillna(False).astype(bool)].iloc[0]["account_id"]
     explanation = mqa.explain_account(demo_history, model, below, as_of=dt.date(2026, 6, 1))
     capsys.readouterr()
     assert main(["explain", "--data", str(demo_folder), "--model", str(saved), "--as-of", "2026-06-01",

@@ -295,6 +295,7 @@ def test_spark_engine_without_pyspark_says_how_to_install_it(tmp_path):
         from mqa.cli import main
         sys.exit(main(sys.argv[1:]))
     """)
+    (tmp_path / "model").mkdir()  # a missing --model would be refused first, before the engine is looked at
     for command in (["features"], ["predict", "--model", str(tmp_path / "model"), "--as-of", "2026-06-16"]):
         result = subprocess.run([sys.executable, "-c", code, *command, "--data", str(tmp_path / "data"), "--engine", "spark",
                                  "--out", str(tmp_path / "out.parquet")], capture_output=True, text=True, timeout=120, check=False)
