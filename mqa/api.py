@@ -120,9 +120,8 @@ def generate_history(n_accounts: int = 2000, seed: int = 0, start: DateLike | No
         :func:`~mqa.features.files.write_history`.
     """
     from mqa.features.dates import utc_instant
-    from mqa.features.synth import generate_history as _generate
-
     from mqa.features.synth import DEFAULT_END, DEFAULT_START
+    from mqa.features.synth import generate_history as _generate
 
     first = DEFAULT_START if start is None else f"{utc_instant(start, 'start'):%Y-%m-%d}"
     last = DEFAULT_END if end is None else f"{utc_instant(end, 'end'):%Y-%m-%d}"
