@@ -121,8 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="MODEL",
                    help="a bundle folder written by 'mqa train', or an MLflow model URI such as models:/mqa-readiness@champion")
     p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date (a date alone is midnight UTC)")
-    p.add_argument("--out", required=True, metavar="FILE", help="output file: .parquet, .csv or .csv.gz")
-    p.add_argument("--previous", metavar="FILE", help="an earlier output of 'mqa predict', to flag accounts that newly became MQAs")
+    p.add_argument("--out", metavar="FILE", help="output file: .parquet, .csv or .csv.gz (optional with --store)")
+    p.add_argument("--previous", metavar="FILE", help="an earlier output of 'mqa predict', to flag accounts that newly became MQAs "
+                   "(default with --store: the store's latest earlier run)")
+    p.add_argument("--store", nargs="?", const="", metavar="URL_OR_FOLDER",
+                   help="also keep the run in a score store: a database URL (sqlite:///scores.db, postgresql://...), a "
+                   ".sqlite file or a folder; alone, mqa-scores.sqlite next to --out. The same as-of and model replace "
+                   "their earlier rows (see docs/pipeline.md)")
     p.add_argument("--top", type=int, default=0, metavar="N", help="also print the N highest-scored MQAs with their top reasons")
     p.add_argument("--strict", action="store_true",
                    help="refuse (exit 2) when --as-of lies more than one step past the last engagement event, instead of warning")
@@ -158,7 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         "what they read, intent, timing signals, opportunities, a suggested first step), plus summary.csv and "
         "summary.md. Pages open from a file or an email attachment: nothing is fetched from the network.",
     )
-    p.add_argument("--scores", required=True, metavar="FILE", help="output of 'mqa predict' (.parquet or .csv)")
+    p.add_argument("--scores", metavar="FILE", help="output of 'mqa predict' (.parquet or .csv); or use --store")
+    p.add_argument("--store", metavar="URL_OR_FOLDER", help="a score store written by 'mqa predict --store': its latest run "
+                   "(or --as-of) is reported, and every earlier run makes the trend")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="with --store: the run to report (default: the latest)")
     p.add_argument("--data", required=True, metavar="DIR", help="the CRM history folder the scores were made from")
     p.add_argument("--out", required=True, metavar="DIR", help="report folder (created; a report written here before is replaced)")
     p.add_argument("--account", nargs="+", metavar="ID", help="pages for these accounts only (default: every MQA and the accounts closest below the cutoff)")
@@ -170,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "and horizon; default: the configuration's [score] and [labels] settings")
     _add_config(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "history",
+        help="print an account's scores over time from a score store",
+        description="Print one account's score, tier, MQA flag and top reason at every run kept in a score store "
+        "(written by 'mqa predict --store'), oldest first.",
+    )
+    p.add_argument("--store", required=True, metavar="URL_OR_FOLDER", help="the score store (database URL, .sqlite file or folder)")
+    p.add_argument("--account", required=True, metavar="ID", help="the account's id")
+    p.add_argument("--model-version", metavar="VERSION", help="only the runs of this model (default: every run)")
+    p.add_argument("--csv", action="store_true", help="print CSV (for a spreadsheet or another program) instead of a table")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser(
         "init",
@@ -449,17 +469,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from mqa.predict.account import predict_summary
     from mqa.predict.batch import predict_history, read_previous
 
-    out = Path(args.out)
+    if args.out is None and args.store is None:
+        raise UserError("mqa predict: pass --out FILE, --store URL_OR_FOLDER, or both; the scores must go somewhere")
+    if args.out is None and args.store == "":
+        raise UserError("mqa predict: --store without a location needs --out (the store goes next to it); "
+                        "or pass a database URL, a .sqlite file or a folder")
+    out = Path(args.out) if args.out else None
+    data_folder = None if _is_url(args.data) else args.data
     try:
-        output_suffix(out)
-        check_output(out, "--out", data=args.data, inputs=[args.previous, args.config])
-        if Path(args.model).exists():
-            check_output(out, "--out", data=args.model, data_label="the model bundle")
+        if out is not None:
+            output_suffix(out)
+            check_output(out, "--out", data=data_folder, inputs=[args.previous, args.config])
+            if Path(args.model).exists():
+                check_output(out, "--out", data=args.model, data_label="the model bundle")
         previous = read_previous(args.previous) if args.previous else None
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
+    store = _store_for(args, "predict", out) if args.store is not None else None
     config, _ = _configured(args)
     t0 = time.perf_counter()
+    previous_as_of = None
+    if store is not None and previous is None:
+        run = store.latest_run(before=as_of)
+        if run is not None:
+            previous, previous_as_of = store.run_scores(run), run["as_of"]
     if args.engine == "spark":
         engine, session, history = _spark_history(args, config, "predict", "predict")
         bundle = _model_for(args, "predict")
@@ -480,11 +513,61 @@ def cmd_predict(args: argparse.Namespace) -> int:
             result = predict_history(history, bundle, as_of, previous=previous)
     except ValueError as exc:
         raise UserError(f"mqa predict: {exc}") from None
-    _write(write_frame, result, out, "predict")
+    if out is not None:
+        _write(write_frame, result, out, "predict")
+    stored = None
+    if store is not None:
+        try:
+            stored = store.write_run(result, source=_shown_data(args.data), previous_as_of=previous_as_of)
+        except MqaError as exc:
+            written = f"the scores were written to {out}, but " if out is not None else ""
+            raise UserError(f"mqa predict: {written}{exc}") from None
     for line in predict_summary(result, history, bundle, as_of, previous is not None, top=args.top,
-                                seconds=time.perf_counter() - t0, out=out):
+                                seconds=time.perf_counter() - t0, out=out if out is not None else store.where):
         print(line)
+    if stored is not None:
+        against = (f", new MQAs against the run of {previous_as_of:%Y-%m-%d}" if previous_as_of is not None else
+                   ", new MQAs against --previous" if previous is not None else
+                   "; no earlier run in the store, so no new MQAs flagged")
+        print(f"  stored in {store.where} ({'replaced the earlier write of this as-of and model' if stored.replaced else 'a new run'}"
+              f"{against}).")
     return 0
+
+
+def _is_url(text) -> bool:
+    return text is not None and "://" in str(text)
+
+
+def _shown_data(data: str) -> str:
+    """The history's location as messages and the store show it (a URL's password hidden)."""
+    if _is_url(data):
+        from mqa.features.sql import display_url
+
+        return display_url(data)
+    return str(Path(data).absolute())
+
+
+def _store_for(args: argparse.Namespace, command: str, out: Path | None = None, must_exist: bool = False):
+    """The score store ``--store`` names, checked (reachable, not a file mqa did not write) before anything heavy."""
+    from mqa.features.outputs import check_output
+    from mqa.predict.store import open_store, store_location
+
+    try:
+        url = store_location(args.store, out)
+        if url.startswith("sqlite:///"):
+            data = getattr(args, "data", None)
+            check_output(url[len("sqlite:///"):], "--store", data=None if _is_url(data) else data,
+                         inputs=[getattr(args, "config", None)])
+            if must_exist and not Path(url[len("sqlite:///"):]).is_file():
+                raise UserError(f"mqa {command}: --store {args.store}: no score store there; write one with "
+                                "'mqa predict ... --store'")
+        store = open_store(url)
+        exists = store.exists()
+    except (MqaError, ValueError) as exc:
+        raise UserError(f"mqa {command}: {exc}") from None
+    if must_exist and not exists:
+        raise UserError(f"mqa {command}: --store {store.where}: holds no run yet; write one with 'mqa predict ... --store'")
+    return store
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -509,29 +592,42 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     if args.near < 0:
         raise UserError(f"mqa report: --near must be 0 or more, got {args.near}")
+    if (args.scores is None) == (args.store is None):
+        raise UserError("mqa report: pass --scores FILE (an output of 'mqa predict') or --store URL_OR_FOLDER, not both")
+    if args.store is None and args.as_of is not None:
+        raise UserError("mqa report: --as-of picks a run of --store; with --scores the file's latest date is reported")
+    if args.store is not None and args.earlier:
+        raise UserError("mqa report: --earlier is for --scores files; with --store every earlier run makes the trend")
+    as_of = _one_date(_as_of_text(args.as_of, "report"), "report") if args.as_of else None
     _check_model_path(args, "report")
     from mqa.api import render_report
     from mqa.features.history import read_history
     from mqa.features.outputs import check_output
     from mqa.predict.report import check_report_folder, read_scores, write_report
 
-    inputs = [args.scores] + list(args.earlier or [])
+    inputs = ([args.scores] if args.scores else []) + list(args.earlier or [])
     try:
-        check_output(args.out, "--out", data=args.data, inputs=inputs + [args.config], folder=True)
+        check_output(args.out, "--out", data=None if _is_url(args.data) else args.data, inputs=inputs + [args.config],
+                     folder=True)
         check_report_folder(args.out)
     except (ValueError, FileExistsError) as exc:
         raise UserError(f"mqa report: {exc}") from None
     config, _ = _configured(args)
     t0 = time.perf_counter()
-    try:
-        scores = read_scores(inputs)
-    except ValueError as exc:
-        raise UserError(f"mqa report: --scores/--earlier {exc}") from None
+    if args.store is not None:
+        store = _store_for(args, "report", must_exist=True)
+        scores, name = _stored_scores(store, as_of, "report")
+    else:
+        try:
+            scores = read_scores(inputs)
+        except ValueError as exc:
+            raise UserError(f"mqa report: --scores/--earlier {exc}") from None
+        name = Path(args.scores).name
     bundle = _model_for(args, "report") if args.model else None
     history = read_history(args.data, config=config, purpose="predict")
     try:
         report = render_report(scores, history, model=bundle, config=config, accounts=args.account,
-                               only_mqa=args.only_mqa, owner=args.owner, near=args.near, scores_name=Path(args.scores).name)
+                               only_mqa=args.only_mqa, owner=args.owner, near=args.near, scores_name=name)
         out = write_report(report, args.out)
     except (ValueError, FileExistsError) as exc:
         raise UserError(f"mqa report: {exc}") from None
@@ -539,6 +635,41 @@ def cmd_report(args: argparse.Namespace) -> int:
           f"account{'s' * (report.listed != 1)} at {report.as_of:%Y-%m-%d} "
           f"to {out} in {time.perf_counter() - t0:.1f} s.")
     print(f"  open {out / 'index.html'}; summaries for a CRM or a message: {out / 'summary.csv'}, {out / 'summary.md'}")
+    return 0
+
+
+def _stored_scores(store, as_of, command: str):
+    """A store's run at ``as_of`` (default: the latest) as ``source`` 0, and every earlier run after it, as read_scores gives."""
+    import pandas as pd
+
+    run = store.latest_run(as_of=as_of)
+    if run is None:
+        dates = ", ".join(f"{d:%Y-%m-%d}" for d in store.runs()["as_of"].drop_duplicates().tail(5))
+        raise UserError(f"mqa {command}: --store {store.where} holds no run at {as_of:%Y-%m-%d}; its latest: {dates}")
+    current = store.run_scores(run).assign(source=0)
+    earlier = store.scores()
+    earlier = earlier[(earlier["as_of"] < run["as_of"])].assign(source=1)
+    scores = pd.concat([current, earlier], ignore_index=True)
+    return scores, f"{store.where}, run of {run['as_of']:%Y-%m-%d} (model {run['model_version']})"
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from mqa.predict.store import account_history
+
+    store = _store_for(args, "history", must_exist=True)
+    try:
+        table = account_history(store, args.account, model_version=args.model_version)
+    except ValueError as exc:
+        raise UserError(f"mqa history: {exc}") from None
+    if args.csv:
+        from mqa.features.outputs import csv_safe
+
+        sys.stdout.write(csv_safe(table).to_csv(index=False, lineterminator="\n"))
+        return 0
+    from mqa.features.plain import printable
+
+    print(printable(f"Account {args.account} in {store.where}: {len(table)} run{'s' * (len(table) != 1)}, oldest first"))
+    print(printable(table.to_string(index=False, na_rep=""), newlines=True))
     return 0
 
 

@@ -131,7 +131,7 @@ def predict_summary(result: pd.DataFrame, history: History, bundle: ModelBundle,
              + (f" in {seconds:.1f} s" if seconds is not None else "")
              + f" ({int(counts.get('in_pipeline', 0)):,} in pipeline, {int(counts.get('not_created', 0)):,} not created yet).",
              f"  MQAs (score >= {bundle.cutoff:g}): {int(result['is_mqa'].fillna(False).sum()):,}"
-             + (f", of which new since --previous: {int(result['became_mqa'].fillna(False).sum()):,}" if previous else "")
+             + (f", of which new since the previous run: {int(result['became_mqa'].fillna(False).sum()):,}" if previous else "")
              + "." + (f" Written to {out}." if out is not None else "")]
     if top > 0:
         best = (result[result["is_mqa"].fillna(False)].sort_values(["score", "account_id"], ascending=[False, True])

@@ -445,6 +445,23 @@ def ordered_reasons(reasons: list[dict]) -> list[dict]:
     return sorted(reasons, key=lambda r: (rank.get(kind(r), 3), -abs(r["contribution"])))
 
 
+def top_reasons(reasons, n: int = 3) -> list[str]:
+    """The ``n`` reasons a rep reads first, as text (those that push the score up first), padded with "".
+
+    ``reasons`` is the output's JSON text or its parsed list; missing or unreadable gives ``n`` empty strings.
+    """
+    if isinstance(reasons, str):
+        try:
+            reasons = json.loads(reasons)
+        except ValueError:
+            reasons = []
+    if not isinstance(reasons, list):
+        reasons = []
+    ordered = ordered_reasons(reasons)
+    up = [r["text"] for r in ordered if r["contribution"] > 0] or [r["text"] for r in ordered]
+    return (up + [""] * n)[:n]
+
+
 def _kind(r: dict) -> str:
     return r.get("kind") or ("why_now" if r["contribution"] > 0 else "holds_back")
 
@@ -582,11 +599,9 @@ def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of
 
 def _digest_row(row: pd.Series, info: pd.Series, reasons: list[dict], href: str | None) -> dict:
     scored = row["status"] == SCORED
-    ordered = ordered_reasons(reasons)
-    up = [r["text"] for r in ordered if r["contribution"] > 0] or [r["text"] for r in ordered]
     name = _text(info.get("name")) or row["account_id"]
     owner = _text(info.get("owner"))
-    top3 = (up + ["", "", ""])[:3]
+    top3 = top_reasons(reasons)
     return {
         "name": name, "owner": owner, "href": href, "became_mqa": _flag(row.get("became_mqa")),
         "score": float(row["score"]) if scored else None,
