@@ -192,6 +192,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser(
+        "export",
+        help="write a CRM import file (Salesforce, HubSpot or plain CSV) from a score store's run",
+        description="Write one run of a score store as a file a CRM's import tool takes, keyed by the CRM's account "
+        "id: score, tier, MQA flag, MQA since, the top three reasons, model version and as-of. Every account of the "
+        "run is written, so the CRM's flag is cleared when an account stops being an MQA. UTF-8 CSV, formula-safe "
+        "cells; see docs/pipeline.md for the fields to create in the CRM.",
+    )
+    p.add_argument("--store", required=True, metavar="URL_OR_FOLDER", help="the score store (database URL, .sqlite file or folder)")
+    p.add_argument("--format", required=True, choices=("salesforce", "hubspot", "csv"),
+                   help="salesforce: Data Loader update of Account by Id; hubspot: companies import by Record ID; csv: plain")
+    p.add_argument("--out", required=True, metavar="FILE", help="the .csv file to write")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="the run to export (default: the latest)")
+    p.add_argument("--only-mqa", action="store_true", help="only the accounts that are MQAs at the run")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
         "init",
         help="write a commented configuration file to start from",
         description="Write a TOML configuration with every section and its defaults shown commented, the ideal "
@@ -651,6 +667,34 @@ def _stored_scores(store, as_of, command: str):
     earlier = earlier[(earlier["as_of"] < run["as_of"])].assign(source=1)
     scores = pd.concat([current, earlier], ignore_index=True)
     return scores, f"{store.where}, run of {run['as_of']:%Y-%m-%d} (model {run['model_version']})"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    as_of = _one_date(_as_of_text(args.as_of, "export"), "export") if args.as_of else None
+    from mqa.features.outputs import check_output
+    from mqa.predict.export import export_frame, write_export
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".csv":
+        raise UserError(f"mqa export: --out {out}: CRM import tools take .csv files; name the file something.csv")
+    try:
+        check_output(out, "--out")
+    except ValueError as exc:
+        raise UserError(f"mqa export: {exc}") from None
+    store = _store_for(args, "export", must_exist=True)
+    if store.url.startswith("sqlite:///") and Path(store.url[len("sqlite:///"):]).resolve() == out.resolve():
+        raise UserError(f"mqa export: --out {out}: is the score store itself; choose another file name")
+    run = store.latest_run(as_of=as_of)
+    if run is None:
+        dates = ", ".join(f"{d:%Y-%m-%d}" for d in store.runs()["as_of"].drop_duplicates().tail(5))
+        raise UserError(f"mqa export: --store {store.where} holds no run at {as_of:%Y-%m-%d}; its latest: {dates}")
+    frame = export_frame(store, run, args.format, only_mqa=args.only_mqa)
+    _write(write_export, frame, out, "export")
+    flag = {"salesforce": "MQA__c", "hubspot": "mqa", "csv": "is_mqa"}[args.format]
+    mqas = int(frame[flag].eq("true").sum())
+    print(f"Wrote {len(frame):,} accounts ({mqas:,} MQAs) of the run of {run['as_of']:%Y-%m-%d} (model "
+          f"{run['model_version']}) to {out} for a {args.format} import.")
+    return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
