@@ -22,9 +22,11 @@ Scoring and explaining
     predict_history, explain_account, explain_rows
 Reports for sales reps
     render_report, write_report
+Every run's scores, kept
+    open_store (a ScoreStore: runs, scores, write_run; see docs/pipeline.md)
 Types and errors
     History, Config, ModelBundle, TrainingRun, AccountExplanation, Report,
-    MqaError (the base of DataError, ConfigError, OutputError, BundleError)
+    MqaError (the base of DataError, ConfigError, OutputError, BundleError, StoreError)
 
 Dates are strings, Timestamps, datetimes or dates; naive means UTC.
 Names are loaded on first use, so ``import mqa`` (and the command line) starts fast.
@@ -55,6 +57,9 @@ _LAZY: dict[str, str] = {
     "explain_rows": "mqa.api",
     "render_report": "mqa.api",
     "write_report": "mqa.api",
+    "open_store": "mqa.predict.store",
+    "ScoreStore": "mqa.predict.store",
+    "StoreError": "mqa.predict.store",
     "History": "mqa.features.history",
     "Config": "mqa.features.config",
     "ModelBundle": "mqa.train.bundle",
@@ -82,6 +87,8 @@ __all__ = [
     "explain_rows",
     "render_report",
     "write_report",
+    "open_store",
+    "ScoreStore",
     "History",
     "Config",
     "ModelBundle",
@@ -93,6 +100,7 @@ __all__ = [
     "ConfigError",
     "OutputError",
     "BundleError",
+    "StoreError",
     "__version__",
 ]
 
@@ -119,6 +127,7 @@ if TYPE_CHECKING:
     from mqa.features.problems import DataError
     from mqa.predict.account import AccountExplanation
     from mqa.predict.report import Report
+    from mqa.predict.store import ScoreStore, StoreError, open_store
     from mqa.train.bundle import BundleError, ModelBundle
     from mqa.train.pipeline import TrainingRun
 

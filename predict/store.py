@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -275,7 +276,8 @@ class _guarded:
     """A connection context whose database errors become a :class:`StoreError` naming the store."""
 
     def __init__(self, store: ScoreStore, opener):
-        self.store, self.opener, self.ctx = store, opener, None
+        self.store, self.opener = store, opener
+        self.ctx: Any = None
 
     def __enter__(self):
         from sqlalchemy.exc import SQLAlchemyError
@@ -453,7 +455,8 @@ def account_history(store: ScoreStore, account_id: str, model_version: str | Non
     if rows.empty:
         import difflib
 
-        known = store.scores(as_of=store.latest_run()["as_of"])["account_id"].tolist() if store.exists() else []
+        latest = store.latest_run()
+        known = store.scores(as_of=latest["as_of"])["account_id"].tolist() if latest is not None else []
         near = difflib.get_close_matches(str(account_id), known, n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else f"; the store's latest run has {len(known):,} accounts"
         only = f" of model {model_version}" if model_version else ""
