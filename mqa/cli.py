@@ -774,7 +774,7 @@ def cmd_alert(args: argparse.Namespace) -> int:
         return 0
 
     def sent(message) -> None:
-        who = f"owner {message.owner}: " if settings.group_by_owner else ""
+        who = (f"owner {message.owner}: " if message.owner else "unassigned: ") if settings.group_by_owner else ""
         owner = f" (owner {message.owner})" if message.owner and not settings.group_by_owner else ""
         print(printable(f"  sent: {who}{', '.join(message.accounts)}{owner}"))
 
@@ -785,8 +785,10 @@ def cmd_alert(args: argparse.Namespace) -> int:
     if done.failed:
         lost = sum(len(m.accounts) for m, _ in done.failed)
         whys = sorted({why for _, why in done.failed})
+        ids = [a for m, _ in done.failed for a in m.accounts]
+        listed = ", ".join(ids[:10]) + (f", ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
         print(printable(f"mqa alert: {len(done.failed)} of {len(messages)} message{'s' * (len(messages) != 1)} "
-                        f"({lost} account{'s' * (lost != 1)}: {', '.join(a for m, _ in done.failed for a in m.accounts)}) "
+                        f"({lost} account{'s' * (lost != 1)}: {listed}) "
                         f"not delivered to {shown}: {'; '.join(whys)}. They are not logged, so the next run of "
                         "'mqa alert' retries them; check the webhook and the chat service's status."), file=sys.stderr)
         return EXIT_NOT_DELIVERED

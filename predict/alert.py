@@ -313,7 +313,9 @@ def _single(r: pd.Series, settings: AlertSettings) -> dict:
 
 def _grouped(owner: str, part: pd.DataFrame, total: int, settings: AlertSettings) -> dict:
     as_of = f"{part['as_of'].iloc[0]:%Y-%m-%d}"
-    head = f"{total} new MQA{'s' * (total != 1)} for {owner} at {as_of}"
+    many = "s" * (total != 1)
+    head = (f"{total} unassigned new MQA{many}{owner[len(UNASSIGNED):]} at {as_of}" if owner.startswith(UNASSIGNED)
+            and part["_none"].all() else f"{total} new MQA{many} for {owner} at {as_of}")
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{_esc(head)}*"}}]
     names = []
     for _, r in part.iterrows():

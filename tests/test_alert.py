@@ -244,11 +244,11 @@ def test_grouped_per_owner(store_dir, webhook, capsys):
                  "--group-by-owner") == 0
     posts = webhook.posted()
     assert [p["text"] for p in posts] == ["2 new MQAs for Dana Whitfield at 2024-03-05: Acme, Gamma",
-                                          "1 new MQA for unassigned at 2024-03-05: Beta"]
+                                          "1 unassigned new MQA at 2024-03-05: Beta"]
     assert "Call Ann Archer, VP of Engineering" in json.dumps(posts[0]["blocks"])
     assert sorted(logged(store_dir)["account_id"]) == ["A1", "A2", "A3"]
     out = capsys.readouterr().out
-    assert "  sent: owner Dana Whitfield: A1, A3" in out and "Sent 2 alerts for 3 new MQAs" in out
+    assert "  sent: owner Dana Whitfield: A1, A3\n  sent: unassigned: A2\n" in out and "Sent 2 alerts for 3 new MQAs" in out
 
 
 def test_the_webhook_url_is_shown_nowhere(store_dir, webhook, capsys, caplog, monkeypatch):
@@ -315,4 +315,4 @@ def test_large_groups_are_split():
     due = run_frame(D, {f"A{i:02d}": (90, True, True) for i in range(45)})
     messages = build_messages(alert_rows(due), AlertSettings(group_by_owner=True))
     assert [len(m.accounts) for m in messages] == [20, 20, 5]
-    assert messages[0].payload["text"].startswith("45 new MQAs for unassigned (part 1 of 3) at 2024-03-05")
+    assert messages[0].payload["text"].startswith("45 unassigned new MQAs (part 1 of 3) at 2024-03-05")
