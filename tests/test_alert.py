@@ -316,3 +316,33 @@ def test_large_groups_are_split():
     messages = build_messages(alert_rows(due), AlertSettings(group_by_owner=True))
     assert [len(m.accounts) for m in messages] == [20, 20, 5]
     assert messages[0].payload["text"].startswith("45 unassigned new MQAs (part 1 of 3) at 2024-03-05")
+
+
+# --- end to end: a real (tiny) model's scores ---------------------------------------------------------------
+
+def test_a_trained_models_new_mqas_are_announced_with_its_horizon(tmp_path, webhook, capsys):
+    from mqa.features.files import write_history
+    from mqa.features.history import read_history
+    from mqa.features.synth import generate_history
+    from mqa.predict.batch import predict_history
+    from mqa.train.pipeline import train_model
+
+    write_history(generate_history(n_accounts=200, seed=3), tmp_path / "history")
+    history = read_history(tmp_path / "history")
+    bundle = train_model(history, seed=0).bundle
+    bundle.save(tmp_path / "model")
+    store = open_store(tmp_path / "store")
+    before = predict_history(history, bundle, pd.Timestamp("2026-03-03", tz="UTC"))
+    store.write_run(before)
+    now = predict_history(history, bundle, pd.Timestamp("2026-03-17", tz="UTC"), previous=before)
+    store.write_run(now, previous_as_of=before["as_of"].iloc[0])
+    new = now.loc[now["became_mqa"].fillna(False).to_numpy(dtype=bool), "account_id"]
+    assert len(new) > 0  # else the test proves nothing
+    (tmp_path / "mqa.toml").write_text("[labels]\nhorizon_days = 30\n")  # the model's own horizon (90) wins
+    assert main(["alert", "--store", str(tmp_path / "store"), "--webhook", webhook.url, "--data", str(tmp_path / "history"),
+                 "--model", str(tmp_path / "model"), "--config", str(tmp_path / "mqa.toml")]) == 0
+    posts = webhook.posted()
+    assert len(posts) == len(new)
+    assert all("open an opportunity within 90 days" in json.dumps(p["blocks"]) and "Owner:" in p["text"] for p in posts)
+    assert sorted(store.alerts()["account_id"]) == sorted(new)
+    assert f"Sent {len(new)} alert" in capsys.readouterr().out
