@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "prefer the environment: a command line is visible to other users of the machine)")
     p.add_argument("--cooldown-days", type=int, metavar="N", help="do not announce an account announced within N days "
                    "(default: 14, or [alert] cooldown_days)")
-    p.add_argument("--group-by-owner", action="store_true", default=None,
+    p.add_argument("--group-by-owner", action=argparse.BooleanOptionalAction, default=None,
                    help="one message per owner listing their new MQAs (needs --data; default: [alert] group_by_owner)")
     p.add_argument("--report-url", metavar="URL", help="where 'mqa report' output is served, for a link to each account's page "
                    "(default: [alert] report_url)")
