@@ -580,6 +580,40 @@ class Mlflow(Section):
     model_name: Text = Field("mqa-readiness", description="Registered model name.")
 
 
+def _check_flag(v):
+    if not isinstance(v, bool):
+        raise _problem(f"must be true or false, not {_shown(v)}")
+    return v
+
+
+def _check_web_url(what: str, secret: bool):
+    def check(v):
+        if v is None:
+            return None
+        shown = "the value is not shown: it is a secret" if secret else f"not {_shown(v)}"
+        if not isinstance(v, str) or not re.match(r"^https?://[^/\s]+", v.strip()):
+            raise _problem(f"must be an http(s) URL ({what}); {shown}")
+        return v.strip()
+    return check
+
+
+class Alert(Section):
+    """``[alert]``: new-MQA messages to a chat webhook (``mqa alert``; see docs/pipeline.md)."""
+
+    webhook_url: Annotated[str | None, BeforeValidator(_check_web_url("an incoming webhook", secret=True))] = Field(
+        None, description="Incoming-webhook URL (Slack or compatible); --webhook and MQA_WEBHOOK_URL win. It is a secret: "
+                          "prefer the environment variable to a file.")
+    cooldown_days: _whole(0) = Field(14, description="An account announced within this many days is not announced again.")
+    group_by_owner: Annotated[bool, BeforeValidator(_check_flag)] = Field(
+        False, description="One message per owner listing their new MQAs, instead of one per account.")
+    report_url: Annotated[str | None, BeforeValidator(_check_web_url("where mqa report's folder is served", secret=False))] = Field(
+        None, description="Where the report folder is served; messages link <report_url>/accounts/<page>.")
+    retries: _whole(0, 10) = Field(4, description="Retries of a message on 429, 5xx and connection errors.")
+    backoff_seconds: _number(0, 60) = Field(1.0, description="Exponential backoff factor between retries.")
+    timeout_seconds: _number(0.1, 300) = Field(10.0, description="Timeout of each request.")
+    max_retry_after_seconds: _number(0, 3600) = Field(120.0, description="The longest a Retry-After header may make it wait.")
+
+
 class ConfigFile(Section):
     """The whole file: one field per section, each optional with its defaults."""
 
@@ -598,6 +632,7 @@ class ConfigFile(Section):
     backtest: Backtest = Field(default_factory=Backtest)
     model: Model = Field(default_factory=Model)
     mlflow: Mlflow = Field(default_factory=Mlflow)
+    alert: Alert = Field(default_factory=Alert)
 
     @classmethod
     def unknown(cls, key: str, path: str) -> str:

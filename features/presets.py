@@ -116,6 +116,8 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("evaluation", "weekly_capacity"): 50,
     ("evaluation", "precision_target"): 0.2,
     ("mlflow", "tracking_uri"): "sqlite:///mlflow.db",
+    ("alert", "webhook_url"): "https://hooks.slack.com/services/T000/B000/XXXX",
+    ("alert", "report_url"): "https://intranet.example.com/mqa-report",
 }
 
 # Sections a user must look at: their defaults describe the synthetic market.

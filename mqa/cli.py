@@ -16,6 +16,7 @@ from mqa import __version__
 from mqa.errors import MqaError
 
 EXIT_USER_ERROR = 2
+EXIT_NOT_DELIVERED = 3  # mqa alert: some messages still failed after the retries (the next run retries them)
 
 
 class UserError(Exception):
@@ -206,6 +207,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="the run to export (default: the latest)")
     p.add_argument("--only-mqa", action="store_true", help="only the accounts that are MQAs at the run")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "alert",
+        help="post a chat message per new MQA to a webhook (Slack-compatible)",
+        description="Announce the accounts that became MQAs in a run of a score store (written by 'mqa predict "
+        "--store'): one Slack-compatible message each (or one per owner), with the score, the probability in words, "
+        "the top reason, the person to call, the owner and a link to the account's page. The store logs every "
+        "alert sent, so a re-run sends nothing twice, and an account announced within the cooldown is not announced "
+        "again. The webhook URL comes from --webhook, else $MQA_WEBHOOK_URL, else [alert] webhook_url, and is never "
+        "printed. Exit status: 0 sent (or nothing due), 2 a user error, 3 some messages not delivered after the "
+        "retries (the next run retries them).",
+    )
+    p.add_argument("--store", required=True, metavar="URL_OR_FOLDER", help="the score store (database URL, .sqlite file or folder)")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="the run to announce (default: the store's latest)")
+    p.add_argument("--data", metavar="DIR_OR_URL", help="the CRM history the scores were made from: account names, owners "
+                   "and the person to call (without it: account ids only, no owner or person)")
+    p.add_argument("--model", metavar="MODEL", help="the model that made the scores (bundle folder or MLflow URI), for its "
+                   "horizon; default: [labels] horizon_days")
+    p.add_argument("--webhook", metavar="URL", help="incoming-webhook URL (default: $MQA_WEBHOOK_URL, else [alert] webhook_url; "
+                   "prefer the environment: a command line is visible to other users of the machine)")
+    p.add_argument("--cooldown-days", type=int, metavar="N", help="do not announce an account announced within N days "
+                   "(default: 14, or [alert] cooldown_days)")
+    p.add_argument("--group-by-owner", action=argparse.BooleanOptionalAction, default=None,
+                   help="one message per owner listing their new MQAs (needs --data; default: [alert] group_by_owner)")
+    p.add_argument("--report-url", metavar="URL", help="where 'mqa report' output is served, for a link to each account's page "
+                   "(default: [alert] report_url)")
+    p.add_argument("--dry-run", action="store_true", help="print each payload as JSON, one per line; send and log nothing "
+                   "(no webhook needed)")
+    _add_config(p)
+    p.set_defaults(func=cmd_alert)
 
     p = sub.add_parser(
         "init",
@@ -715,6 +746,106 @@ def cmd_history(args: argparse.Namespace) -> int:
     print(printable(f"Account {args.account} in {store.where}: {len(table)} run{'s' * (len(table) != 1)}, oldest first"))
     print(printable(table.to_string(index=False, na_rep=""), newlines=True))
     return 0
+
+
+def cmd_alert(args: argparse.Namespace) -> int:
+    as_of = _one_date(_as_of_text(args.as_of, "alert"), "alert") if args.as_of else None
+    _check_model_path(args, "alert")
+    if args.cooldown_days is not None and args.cooldown_days < 0:
+        raise UserError(f"mqa alert: --cooldown-days must be 0 or more, got {args.cooldown_days}")
+    import dataclasses
+    import json
+
+    from mqa.features.config import ConfigError, config_from
+    from mqa.features.plain import printable
+    from mqa.predict.alert import AlertSettings, alert_rows, build_messages, deliver, plan_alerts, shown_url, webhook_url
+    from mqa.predict.store import channel_key
+
+    config, _ = _configured(args)
+    section = config.file.alert
+    if args.report_url is not None:
+        try:  # the schema's check, so the flag and the file say the same
+            config_from({"alert": {"report_url": args.report_url}}, "--report-url")
+        except ConfigError as exc:
+            raise UserError(f"mqa alert: --report-url: {str(exc).split(': ', 2)[-1]}") from None
+    settings = AlertSettings(
+        cooldown_days=section.cooldown_days if args.cooldown_days is None else args.cooldown_days,
+        group_by_owner=section.group_by_owner if args.group_by_owner is None else args.group_by_owner,
+        report_url=args.report_url or section.report_url, retries=section.retries, backoff_seconds=section.backoff_seconds,
+        timeout_seconds=section.timeout_seconds, max_retry_after_seconds=section.max_retry_after_seconds,
+        horizon_days=config.features.horizon_days)
+    if settings.group_by_owner and args.data is None:
+        raise UserError("mqa alert: grouping by owner needs the owners: pass --data (the history the scores were made from)")
+    found = webhook_url(args.webhook, section.webhook_url)
+    if found is None and not args.dry_run:
+        raise UserError("mqa alert: no webhook to post to; pass --webhook URL, set the environment variable "
+                        "MQA_WEBHOOK_URL (best: the URL is a secret), or set [alert] webhook_url in the configuration "
+                        "(--config FILE); or try --dry-run to see the messages")
+    url, source = found if found is not None else (None, None)
+    store = _store_for(args, "alert", must_exist=True)
+    run = store.latest_run(as_of=as_of)
+    if run is None:
+        dates = ", ".join(f"{d:%Y-%m-%d}" for d in store.runs()["as_of"].drop_duplicates().tail(5))
+        raise UserError(f"mqa alert: --store {store.where} holds no run at {as_of:%Y-%m-%d}; pass one of its runs' "
+                        f"dates (the latest: {dates})")
+    if args.model:
+        settings = dataclasses.replace(settings, horizon_days=_model_for(args, "alert").settings.horizon_days)
+    channel = channel_key(url) if url is not None else None
+    plan = plan_alerts(store, run, channel, settings.cooldown_days)
+    at = f"{plan.as_of:%Y-%m-%d}"
+    if not plan.compared:
+        print(f"Nothing to send: the run of {at} had no earlier run in the store to compare with, so no account is "
+              "flagged as a new MQA (the next run will be).", file=sys.stderr if args.dry_run else sys.stdout)
+        return 0
+    history = None
+    if args.data is not None and len(plan.due):
+        from mqa.features.history import read_history
+
+        history = read_history(args.data, config=config, purpose="predict")
+    rows = alert_rows(plan.due, history, plan.as_of, config.features.committee, config.features.relevant_topics)
+    messages = build_messages(rows, settings)
+    skipped = _skipped_text(plan, settings.cooldown_days)
+    if args.dry_run:
+        for message in messages:
+            print(json.dumps(message.payload, ensure_ascii=False))
+        where = f" to {shown_url(url)}" if url is not None else " (no webhook set: the log of every channel was checked)"
+        print(f"Dry run: {len(messages)} message{'s' * (len(messages) != 1)} for {len(plan.due)} new MQA"
+              f"{'s' * (len(plan.due) != 1)} at {at}{where} printed, none sent or logged{skipped}.", file=sys.stderr)
+        return 0
+    shown = shown_url(url)
+    if not messages:
+        print(f"Nothing to send: {plan.new} new MQA{'s' * (plan.new != 1)} at {at}{skipped or ''}.")
+        return 0
+
+    def sent(message) -> None:
+        who = (f"owner {message.owner}: " if message.owner else "unassigned: ") if settings.group_by_owner else ""
+        owner = f" (owner {message.owner})" if message.owner and not settings.group_by_owner else ""
+        print(printable(f"  sent: {who}{', '.join(message.accounts)}{owner}"))
+
+    done = deliver(messages, url, store, plan, settings, on_sent=sent)
+    accounts = sum(len(m.accounts) for m in done.sent)
+    print(f"Sent {len(done.sent)} alert{'s' * (len(done.sent) != 1)} for {accounts} new MQA{'s' * (accounts != 1)} at {at} "
+          f"to {shown} (from {source}){skipped}.")
+    if done.failed:
+        lost = sum(len(m.accounts) for m, _ in done.failed)
+        whys = sorted({why for _, why in done.failed})
+        ids = [a for m, _ in done.failed for a in m.accounts]
+        listed = ", ".join(ids[:10]) + (f", ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
+        print(printable(f"mqa alert: {len(done.failed)} of {len(messages)} message{'s' * (len(messages) != 1)} "
+                        f"({lost} account{'s' * (lost != 1)}: {listed}) "
+                        f"not delivered to {shown}: {'; '.join(whys)}. They are not logged, so the next run of "
+                        "'mqa alert' retries them; check the webhook and the chat service's status."), file=sys.stderr)
+        return EXIT_NOT_DELIVERED
+    return 0
+
+
+def _skipped_text(plan, cooldown_days: int) -> str:
+    parts = []
+    if plan.cooled:
+        parts.append(f"{len(plan.cooled)} skipped (announced within the {cooldown_days}-day cooldown)")
+    if plan.already:
+        parts.append(f"{len(plan.already)} already announced for this run")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def _write(write, frame, out: Path, command: str) -> None:
