@@ -116,6 +116,9 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("evaluation", "weekly_capacity"): 50,
     ("evaluation", "precision_target"): 0.2,
     ("mlflow", "tracking_uri"): "sqlite:///mlflow.db",
+    ("database", "schema"): "crm",
+    ("database.tables", "accounts"): "sf_account",
+    ("database.tables", "opportunities"): "salesforce.opportunity",
 }
 
 # Sections a user must look at: their defaults describe the synthetic market.
@@ -143,6 +146,12 @@ def _section_lines(name: str, model: type[Section]) -> list[str]:
         if name == "engagement" and key == "committee":
             subtables += ["", f"# {doc} Uncomment the header with every role you keep.", "# [engagement.committee]"] + [
                 f"# {k} = {_toml(list(v))}" for k, v in DEFAULT_COMMITTEE.items()]
+            continue
+        if isinstance(default, Section):
+            # A table of its own ([database.tables]): its header commented too, so
+            # that a key uncommented alone cannot land in the section above.
+            subtables += ["", f"# {doc} Uncomment the header with the tables you map.", f"# [{name}.{key}]"] + [
+                f"# {k} = {_toml(EXAMPLES.get((name + '.' + key, k), k))}" for k in type(default).model_fields]
             continue
         if default is None:
             example = EXAMPLES.get((name, key))
