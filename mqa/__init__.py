@@ -24,7 +24,7 @@ Reports for sales reps
     render_report, write_report
 Types and errors
     History, Config, ModelBundle, TrainingRun, AccountExplanation, Report,
-    MqaError (the base of DataError, ConfigError, OutputError, BundleError)
+    MqaError (the base of DataError, ConfigError, OutputError, BundleError, DatabaseError)
 
 Dates are strings, Timestamps, datetimes or dates; naive means UTC.
 Names are loaded on first use, so ``import mqa`` (and the command line) starts fast.
@@ -65,6 +65,7 @@ _LAZY: dict[str, str] = {
     "ConfigError": "mqa.features.config",
     "OutputError": "mqa.features.outputs",
     "BundleError": "mqa.train.bundle",
+    "DatabaseError": "mqa.features.sql",
 }
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "ConfigError",
     "OutputError",
     "BundleError",
+    "DatabaseError",
     "__version__",
 ]
 
@@ -117,6 +119,7 @@ if TYPE_CHECKING:
     from mqa.features.outputs import OutputError
     from mqa.features.presets import init_config
     from mqa.features.problems import DataError
+    from mqa.features.sql import DatabaseError
     from mqa.predict.account import AccountExplanation
     from mqa.predict.report import Report
     from mqa.train.bundle import BundleError, ModelBundle
