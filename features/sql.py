@@ -139,7 +139,10 @@ def engine_for(url: str) -> Engine:
 
 def _reason(exc: BaseException, password=None) -> str:
     """The driver's first line about ``exc``, without the password."""
-    inner = getattr(exc, "orig", None) or exc
+    inner = exc
+    while getattr(inner, "__cause__", None) is not None and not hasattr(inner, "orig"):
+        inner = inner.__cause__  # pandas wraps SQLAlchemy's error, which wraps the driver's
+    inner = getattr(inner, "orig", None) or inner
     lines = str(inner).strip().splitlines()
     text = lines[0].strip() if lines else type(inner).__name__
     if password:
@@ -247,7 +250,7 @@ def read_sql_tables(url: str, config: Config, log: ProblemLog) -> tuple[dict[str
                     wanted = selected_columns(table, columns, config)
                     query = sa.select(*[sa.column(col) for col in wanted]).select_from(sa.table(real, schema=schema))
                     raw = pd.read_sql(query, conn, coerce_float=False) if wanted else pd.DataFrame()
-                except sa.exc.SQLAlchemyError as exc:
+                except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
                     log.problem(table, None, f"{label} cannot be read ({_reason(exc, engine.url.password)}); grant the user "
                                 "SELECT on it, or check that it is a table or view", code="database.unreadable")
                     continue
@@ -490,7 +493,7 @@ def write_sql_history(tables: dict[str, pd.DataFrame], url: str, overwrite: bool
                     frame = _for_sql(frame)
                     frame.to_sql(name, conn, if_exists="fail", index=False, dtype=sql_types(frame), chunksize=50_000,
                                  method=method)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
             raise DatabaseError(f"{shown}: writing the history failed ({_reason(exc, engine.url.password)}); nothing was "
                                 "written. Check that the user may create tables there") from None
     finally:
