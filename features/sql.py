@@ -107,7 +107,7 @@ def engine_for(url: str) -> Engine:
     shown = display_url(url)
     try:
         parsed = make_url(str(url).strip())
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(f"{shown}: not a database URL; write it as kind://user:password@host:port/database, such as "
                             "postgresql://mqa@db.example.com/crm or sqlite:///crm.db") from None
     if parsed.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None:
@@ -125,7 +125,7 @@ def engine_for(url: str) -> Engine:
         if parsed.get_backend_name() == "postgresql":
             fix = "install it: pip install 'mqa[postgres]'"
         else:
-            fix = f"install it (pip install {module})" if module else "install it"
+            fix = f"install the package that provides the Python module {module}" if module else "install it"
         raise DatabaseError(f"{shown}: the database driver {module or parsed.drivername} is not installed; {fix}") from None
     try:
         with engine.connect():

@@ -297,6 +297,12 @@ def test_an_unreachable_server_fails_fast_and_never_shows_the_password(capsys):
                         "reachable from here\n")
 
 
+def test_a_url_that_cannot_be_parsed_is_a_message(capsys):
+    code, _, err = _run(["validate", "postgresql://u:secret@127.0.0.1:notaport/db"], capsys)
+    assert code == 2 and "secret" not in err and "Traceback" not in err
+    assert err.startswith("postgresql://u:***@127.0.0.1:notaport/db: not a database URL; write it as kind://user:password@")
+
+
 def test_a_sqlite_file_that_does_not_exist_is_not_created(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'nope.db'}"
     code, _, err = _run(["validate", url], capsys)
@@ -350,3 +356,19 @@ def test_a_failed_write_leaves_the_database_as_it_was(base_sqlite):
         write_sql_history({"accounts": frame(BASE["accounts"]).head(1), "contacts": bad}, base_sqlite, overwrite=True)
     history = read_history(base_sqlite)
     assert len(history.tables["accounts"]) == 3 and len(history.tables["activities"]) == 4
+
+
+def test_the_database_section_refuses_unknown_tables_with_did_you_mean():
+    from mqa.features.config import ConfigError, load_config
+    from mqa.features.presets import init_config
+
+    with pytest.raises(ConfigError) as info:
+        load_config({"database": {"shema": "crm", "tables": {"acounts": "sf_account", "contacts": "a.b.c"}}})
+    assert sorted(str(info.value).splitlines()[1:]) == sorted([
+        "  - [database] shema: unknown key (did you mean schema?); the keys of [database] are schema, tables",
+        "  - [database.tables] acounts: not a table of the contract; known tables are accounts, contacts, activities, intent, "
+        "signals, opportunities (did you mean accounts?)",
+        "  - [database.tables] contacts: must be a table or view name, or schema.name, not 'a.b.c'",
+    ])
+    text = init_config()
+    assert "[database]\n# The schema holding the tables" in text and "# [database.tables]\n# accounts = \"sf_account\"" in text
