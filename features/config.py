@@ -27,6 +27,7 @@ reader, and :class:`Config` holds what the rest of the code uses.
 import difflib
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -496,6 +497,68 @@ class Tables(Section):
         return {t: n for t in TABLES if (n := getattr(self, t)) is not None}
 
 
+def _check_table_name(v):
+    if not isinstance(v, str) or not v.strip():
+        raise _problem(f"must be the name of a table or view in the database, such as \"sf_account\" or "
+                       f"\"salesforce.account\", not {_shown(v)}")
+    name = v.strip()
+    parts = name.split(".")
+    if len(parts) > 2 or not all(p.strip() for p in parts):
+        raise _problem(f"must be a table or view name, or schema.name, not {name!r}")
+    return ".".join(p.strip() for p in parts)
+
+
+TableName = Annotated[str | None, BeforeValidator(_maybe(_check_table_name))]
+
+
+class DatabaseTables(Section):
+    """``[database.tables]``: each table's table or view in the database, when it is not named after the table."""
+
+    what: ClassVar[str] = "table"
+    accounts: TableName = None
+    contacts: TableName = None
+    activities: TableName = None
+    intent: TableName = None
+    signals: TableName = None
+    opportunities: TableName = None
+
+    @classmethod
+    def unknown(cls, key: str, path: str) -> str:
+        close = difflib.get_close_matches(key, list(TABLES), n=1)
+        return (f"not a table of the contract; known tables are {', '.join(TABLES)}"
+                + _did_you_mean(close))
+
+    @model_validator(mode="after")
+    def _one_table_each(self):
+        seen: dict[str, str] = {}
+        found = []
+        for table, name in self.names().items():
+            key = name.lower()
+            if key in seen:
+                found.append(((table,), f"{name!r} is already the table of {seen[key]}; each contract table needs its own", name))
+            seen.setdefault(key, table)
+        _problems("tables", found)
+        return self
+
+    def names(self) -> dict[str, str]:
+        """``{table: table or view name}`` of the mapped tables (``schema.name`` or a bare name)."""
+        return {t: n for t in TABLES if (n := getattr(self, t)) is not None}
+
+
+with warnings.catch_warnings():
+    # The key users write is "schema"; pydantic warns that it shadows the
+    # deprecated BaseModel.schema() classmethod, which nothing here calls.
+    warnings.filterwarnings("ignore", message='Field name "schema"', category=UserWarning)
+
+    class Database(Section):
+        """``[database]``: where the tables are when --data is a database URL."""
+
+        schema: OptionalText = Field(None, description="The schema holding the tables (default: the database's default "
+                                                       "schema, e.g. public).")
+        tables: DatabaseTables = Field(default_factory=DatabaseTables, description="Each table's table or view name "
+                                       "(\"sf_account\" or \"other_schema.sf_account\"), when not named after the table.")
+
+
 # Score tiers: the lowest score of each. "mqa" follows [score] cutoff unless tiers are given.
 DEFAULT_CUTOFF = 85.0
 DEFAULT_TIERS: dict[str, float] = {"nurture": 0.0, "targeted": 60.0, "mqa": 85.0}
@@ -621,6 +684,7 @@ class ConfigFile(Section):
     tables: Tables = Field(default_factory=Tables)
     attributes: Attributes = Field(default_factory=Attributes)
     columns: Columns = Field(default_factory=Columns)
+    database: Database = Field(default_factory=Database)
     icp: Icp = Field(default_factory=Icp)
     intent: Intent = Field(default_factory=Intent)
     engagement: Engagement = Field(default_factory=Engagement)

@@ -29,7 +29,9 @@ in read order across stages:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,7 @@ from .matching import (
     match_contacts,
 )
 from .problems import DataError, Notice, Problem, ProblemLog, examples
+from .sql import display_url, is_url, missing_table_hint, read_sql_tables
 from .text import map_unique
 from .titles import complete_roles
 
@@ -158,17 +161,21 @@ class History:
 
 def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config | None = None,
                  purpose: str = "train") -> History:
-    """Read, validate and match a CRM history: a folder of table files, or a dict of DataFrames.
+    """Read, validate and match a CRM history: a folder of table files, a database, or a dict of DataFrames.
 
     Parameters
     ----------
-    folder : path or dict of DataFrame
-        Folder with one file per table (see ``DATA_CONTRACT.md``), or
-        ``{table name: DataFrame}``: frames are checked, typed and matched by
-        the same code as files (their columns as Parquet's would be: typed
-        values, or text as a CSV gives).
+    folder : path, str or dict of DataFrame
+        Folder with one file per table (see ``DATA_CONTRACT.md``); a
+        SQLAlchemy URL (``sqlite:///crm.db``, ``postgresql://user@host/db``)
+        of a database with one table or view per contract table
+        (:func:`~mqa.features.sql.read_sql_tables`; ``History.folder`` is
+        then the URL with its password hidden); or ``{table name:
+        DataFrame}``. Rows from a database or frames are checked, typed and
+        matched by the same code as files (their columns as Parquet's would
+        be: typed values, or text as a CSV gives).
     config : Config, optional
-        Column-name mapping; defaults to none.
+        Column-name mapping (and ``[database]``); defaults to none.
     purpose : {'train', 'predict'}
         Which tables are required: training needs ``accounts`` and
         ``opportunities``, prediction only ``accounts``.
@@ -182,14 +189,26 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
     DataError
         One error listing every contract breach found (table, column, how
         many rows, example rows and values).
+    DatabaseError
+        A database URL that cannot be used: bad URL, driver not installed,
+        server unreachable, no such SQLite file.
     """
     if purpose not in c.REQUIRED_TABLES:
         raise ValueError(f"purpose must be one of {', '.join(c.REQUIRED_TABLES)}, not {purpose!r}")
     config = config or Config()
     log = ProblemLog()
+    hint = None
+    shown_files: dict[str, str] | None = None
     if isinstance(folder, Mapping):
         raws, files = frames_as_raw(folder, log)
         folder = ""
+    elif is_url(folder):
+        url = str(folder)
+        raws, files = read_sql_tables(url, config, log)
+        folder = display_url(url)
+        hint = functools.partial(missing_table_hint, config=config, url=url)
+        # The summary's heading names the database; each table is named by its table.
+        shown_files = {name: label.removesuffix(f" in {folder}") for name, label in files.items()}
     else:
         folder = Path(folder)
         if not folder.is_dir():
@@ -197,7 +216,7 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
         paths = discover(folder, log, config.tables)
         raws = {name: read_raw(path, name, log) for name, path in paths.items()}
         files = {name: path.name for name, path in paths.items()}
-    check_required_tables(files, purpose, log, file_names=config.tables)
+    check_required_tables(files, purpose, log, file_names=config.tables, hint=hint)
 
     tables: dict[str, pd.DataFrame] = {}
     given: dict[str, tuple[str, ...]] = {}
@@ -225,7 +244,7 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
     return History(
         tables=tables,
         present=present,
-        files={n: files[n] for n in present},
+        files={n: (shown_files or files)[n] for n in present},
         notices=log.notices,
         matching=report,
         folder=str(folder),
@@ -290,7 +309,8 @@ def missing_folder(folder: str | Path) -> Problem:
     return Problem(str(folder), None, "no such folder; pass the folder that holds the table files", code="folder.missing")
 
 
-def check_required_tables(found, purpose: str, log: ProblemLog, file_names: dict[str, str] | None = None) -> None:
+def check_required_tables(found, purpose: str, log: ProblemLog, file_names: dict[str, str] | None = None,
+                          hint: Callable[[str], str] | None = None) -> None:
     """Record a problem for each table ``purpose`` requires that is not in ``found``.
 
     Parameters
@@ -304,14 +324,14 @@ def check_required_tables(found, purpose: str, log: ProblemLog, file_names: dict
         files, say) gets no second one.
     file_names : dict, optional
         ``{table: file name}`` from ``[tables]``, for the message.
+    hint : callable, optional
+        ``hint(table)``: what to add, for a source that is not a folder (a
+        database); by default "add <the table's file> to the folder".
     """
     for name in c.REQUIRED_TABLES[purpose]:
         if name not in found and not any(p.table == name for p in log.problems):
-            log.problem(
-                name, None,
-                f"required table is missing: add {expected_files(name, file_names)} to the folder",
-                code="tables.missing",
-            )
+            fix = hint(name) if hint is not None else f"add {expected_files(name, file_names)} to the folder"
+            log.problem(name, None, f"required table is missing: {fix}", code="tables.missing")
 
 
 # A declared attribute's kind and the contract type its values are read as.
@@ -462,8 +482,8 @@ def type_table(table: c.Table, raw: pd.DataFrame, file_name: str, log: ProblemLo
         given[table.name] = tuple(frame.columns)
     missing = [col.name for col in table.columns if col.required and col.name not in frame.columns]
     for col in missing:
-        log.problem(table.name, col, f"required column is missing from {file_name}; add it, or map your column name to it in the configuration",
-                    code="columns.missing")
+        log.problem(table.name, col, f"required column is missing from {file_name}; add it, or map your column name to it in the "
+                    f"configuration{_similar_column(col, raw.columns, table, mapping or {})}", code="columns.missing")
     for col in table.columns:
         if col.declared and col.name not in frame.columns:
             log.problem(table.name, col.name,
@@ -521,6 +541,17 @@ def type_table(table: c.Table, raw: pd.DataFrame, file_name: str, log: ProblemLo
             log.problem("opportunities", "closed_at", "is before created_at; an opportunity cannot close before it is created",
                         before, out["opportunity_id"].astype(object), code="opportunities.closed_before_created")
     return out
+
+
+def _similar_column(col: str, header, table: c.Table, mapping: dict[str, str]) -> str:
+    """`` (did you mean 'AccountId'? ...)`` for the header's closest unused name to a missing ``col``, or nothing."""
+    used = set(table.names) | {v.strip().lower() for v in mapping.values()}
+    spelled = {str(h).strip().lower(): str(h).strip() for h in header if str(h).strip().lower() not in used}
+    close = difflib.get_close_matches(col, list(spelled), n=1, cutoff=0.75)
+    if not close:
+        return ""
+    name = spelled[close[0]]
+    return f" (did you mean {name!r}? [columns.{table.name}] {col} = \"{name}\")"
 
 
 def _is_list(value) -> bool:

@@ -35,6 +35,7 @@ from pandas.api import types as pdt
 
 from mqa.errors import MqaError
 from mqa.features.plain import QUOTE_LIMIT, clip, printable, quoted  # noqa: F401 - re-exported
+from mqa.features.sql import is_url
 
 TEMP_PREFIX = ".mqa-tmp-"
 STALE_SECONDS = 3600
@@ -198,9 +199,10 @@ def check_output(out: str | Path, option: str, data: str | Path | None = None, i
         The destination (a file, or a folder when ``folder``).
     option : str
         How the user gave it (``--out``), for the message.
-    data : path, optional
+    data : path or str, optional
         The history folder (or another folder, named by ``data_label``):
-        nothing is ever written inside it.
+        nothing is ever written inside it. A database URL is no folder: only
+        a SQLite database's file is kept from being replaced.
     inputs : paths
         Input files: an output may not replace one.
     folder : bool
@@ -213,6 +215,11 @@ def check_output(out: str | Path, option: str, data: str | Path | None = None, i
     """
     out = Path(out)
     real = _resolved(out)
+    if data is not None and is_url(str(data)):
+        from .sql import sqlite_file
+
+        database = sqlite_file(str(data))
+        inputs, data = [*inputs, *([database] if database is not None else [])], None
     if data is not None:
         d = _resolved(data)
         if _is_within(real, d):

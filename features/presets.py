@@ -118,6 +118,9 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("mlflow", "tracking_uri"): "sqlite:///mlflow.db",
     ("alert", "webhook_url"): "https://hooks.slack.com/services/T000/B000/XXXX",
     ("alert", "report_url"): "https://intranet.example.com/mqa-report",
+    ("database", "schema"): "crm",
+    ("database.tables", "accounts"): "sf_account",
+    ("database.tables", "opportunities"): "salesforce.opportunity",
 }
 
 # Sections a user must look at: their defaults describe the synthetic market.
@@ -145,6 +148,12 @@ def _section_lines(name: str, model: type[Section]) -> list[str]:
         if name == "engagement" and key == "committee":
             subtables += ["", f"# {doc} Uncomment the header with every role you keep.", "# [engagement.committee]"] + [
                 f"# {k} = {_toml(list(v))}" for k, v in DEFAULT_COMMITTEE.items()]
+            continue
+        if isinstance(default, Section):
+            # A table of its own ([database.tables]): its header commented too, so
+            # that a key uncommented alone cannot land in the section above.
+            subtables += ["", f"# {doc} Uncomment the header with the tables you map.", f"# [{name}.{key}]"] + [
+                f"# {k} = {_toml(EXAMPLES.get((name + '.' + key, k), k))}" for k in type(default).model_fields]
             continue
         if default is None:
             example = EXAMPLES.get((name, key))

@@ -26,7 +26,7 @@ Every run's scores, kept
     open_store (a ScoreStore: runs, scores, write_run; see docs/pipeline.md)
 Types and errors
     History, Config, ModelBundle, TrainingRun, AccountExplanation, Report,
-    MqaError (the base of DataError, ConfigError, OutputError, BundleError, StoreError)
+    MqaError (the base of DataError, ConfigError, OutputError, BundleError, StoreError, DatabaseError)
 
 Dates are strings, Timestamps, datetimes or dates; naive means UTC.
 Names are loaded on first use, so ``import mqa`` (and the command line) starts fast.
@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     "ConfigError": "mqa.features.config",
     "OutputError": "mqa.features.outputs",
     "BundleError": "mqa.train.bundle",
+    "DatabaseError": "mqa.features.sql",
 }
 
 __all__ = [
@@ -101,6 +102,7 @@ __all__ = [
     "OutputError",
     "BundleError",
     "StoreError",
+    "DatabaseError",
     "__version__",
 ]
 
@@ -125,6 +127,7 @@ if TYPE_CHECKING:
     from mqa.features.outputs import OutputError
     from mqa.features.presets import init_config
     from mqa.features.problems import DataError
+    from mqa.features.sql import DatabaseError
     from mqa.predict.account import AccountExplanation
     from mqa.predict.report import Report
     from mqa.predict.store import ScoreStore, StoreError, open_store

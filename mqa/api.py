@@ -34,7 +34,7 @@ DateLike: TypeAlias = "str | datetime.date | datetime.datetime | pd.Timestamp | 
 ConfigLike: TypeAlias = "Config | str | Path | Mapping | None"
 """A configuration: a :class:`Config`, the path of a TOML file, a parsed TOML document (a dict), or None for the defaults."""
 HistoryLike: TypeAlias = "History | str | Path | Mapping[str, pd.DataFrame]"
-"""A history: a :class:`History`, a folder of table files, or a dict of DataFrames keyed by table name."""
+"""A history: a :class:`History`, a folder of table files, a database URL (``sqlite:///crm.db``), or a dict of DataFrames keyed by table name."""
 ModelLike: TypeAlias = "ModelBundle | str | Path"
 """A model: a :class:`ModelBundle`, a bundle folder, or an MLflow model URI such as ``models:/mqa-readiness@champion``."""
 
@@ -73,8 +73,10 @@ def read_history(source: HistoryLike, config: ConfigLike = None,
     Parameters
     ----------
     source : str, Path or dict of DataFrame
-        A folder with one file per table (Parquet or CSV), or ``{table: DataFrame}``; a
-        :class:`History` is returned as it is.
+        A folder with one file per table (Parquet or CSV), a SQLAlchemy URL of a database
+        with one table or view per table (``sqlite:///crm.db``, ``postgresql://user@host/db``;
+        ``[database]`` in the configuration), or ``{table: DataFrame}``; a :class:`History`
+        is returned as it is.
     config : Config, path, dict or None
         Column and file-name mappings, declared attributes (see :func:`load_config`).
     purpose : {'train', 'predict'}
@@ -91,6 +93,8 @@ def read_history(source: HistoryLike, config: ConfigLike = None,
     ------
     DataError
         One error listing every contract breach (table, column, how many rows, examples, the fix).
+    DatabaseError
+        A database URL that cannot be used (bad URL, driver not installed, server unreachable).
     """
     from mqa.features.history import History
     from mqa.features.history import read_history as _read

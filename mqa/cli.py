@@ -23,6 +23,9 @@ class UserError(Exception):
     """A problem the user can fix; its message is printed as it is."""
 
 
+DATA_HELP = "CRM history folder, or a database URL (sqlite:///crm.db, postgresql://user@host/db; see docs/data.md)"
+
+
 def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML configuration (column-name mapping, ...); see docs/configuration.md")
 
@@ -43,23 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
         "activities, intent, signals and opportunities over two years, from a latent buying-cycle process. "
         "The same seed gives the same files.",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (created; must not already hold a history unless --overwrite)")
+    p.add_argument("--out", required=True, metavar="DIR_OR_URL",
+                   help="folder to write (created; must not already hold a history unless --overwrite), or a database URL "
+                   "such as sqlite:///demo.db (one table per contract table)")
     p.add_argument("--accounts", type=_positive_int, default=2000, metavar="N", help="number of accounts (default: 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
-    p.add_argument("--format", choices=("parquet", "csv", "csv.gz"), default="parquet", help="file format (default: parquet)")
+    p.add_argument("--format", choices=("parquet", "csv", "csv.gz"), help="file format (default: parquet; not for a database)")
     p.add_argument("--start", metavar="DATE", help="first day of the history (default: 2024-07-01)")
     p.add_argument("--end", metavar="DATE", help="last day of the history (default: 2026-06-30)")
-    p.add_argument("--overwrite", action="store_true", help="replace the table files already in DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace the table files already in DIR (in a database: the contract's tables, nothing else)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(
         "validate",
-        help="load and check a CRM history folder and print a summary",
-        description="Load a CRM history folder, check it against the data contract and print a short summary: "
+        help="load and check a CRM history (a folder or a database) and print a summary",
+        description="Load a CRM history folder or database, check it against the data contract and print a short summary: "
         "rows per table, date range, lead-to-account match rate, and what was reported. "
         "Bad data gives one message listing every problem and exit status 2.",
     )
-    p.add_argument("data", metavar="DIR", help="folder with one file per table (accounts, contacts, activities, ...)")
+    p.add_argument("data", metavar="DIR_OR_URL", help="folder with one file per table (accounts, contacts, activities, ...), or a "
+                   "database URL such as sqlite:///crm.db or postgresql://user@host/db with one table or view per table")
     p.add_argument("--for", dest="purpose", choices=("train", "predict"), default="train",
                    help="which tables are required: train needs accounts and opportunities, predict only accounts (default: train)")
     _add_config(p)
@@ -73,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Accounts not created yet or already in pipeline at as-of are left out (see --all-rows). Written as "
         "Parquet or CSV by the output file's extension.",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder")
+    p.add_argument("--data", required=True, metavar="DIR_OR_URL", help=DATA_HELP)
     p.add_argument("--as-of", dest="as_of", metavar="DATE[,DATE...]",
                    help="ISO 8601 as-of dates, comma-separated (a date alone is midnight UTC); "
                    "default: every [grid] step_days (14) days over the history")
@@ -99,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the model; it becomes 'champion' only if it beats the current champion on rows neither was fitted on and "
         "beats the best baseline).",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder (with opportunities)")
+    p.add_argument("--data", required=True, metavar="DIR_OR_URL", help=DATA_HELP + " (with opportunities)")
     p.add_argument("--out", metavar="MODEL_DIR", help="bundle folder (default: models/<model version>)")
     p.add_argument("--horizon-days", type=_positive_int, metavar="N", help="label horizon in days (default: 90)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
@@ -118,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "an MQA since --previous, and its reasons (exact SHAP contributions in plain sentences). The data is "
         "validated first; the output is written atomically as Parquet or CSV by its extension.",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder")
+    p.add_argument("--data", required=True, metavar="DIR_OR_URL", help=DATA_HELP)
     p.add_argument("--model", required=True, metavar="MODEL",
                    help="a bundle folder written by 'mqa train', or an MLflow model URI such as models:/mqa-readiness@champion")
     p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date (a date alone is midnight UTC)")
@@ -146,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print one account's score, tier and drivers at an as-of date; below the cutoff, also what moved "
         "its score most since the previous as-of date (one grid step earlier).",
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="CRM history folder")
+    p.add_argument("--data", required=True, metavar="DIR_OR_URL", help=DATA_HELP)
     p.add_argument("--model", required=True, metavar="MODEL", help="bundle folder or MLflow model URI")
     p.add_argument("--as-of", dest="as_of", required=True, metavar="DATE", help="ISO 8601 as-of date")
     p.add_argument("--account", required=True, metavar="ID", help="the account's id")
@@ -168,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="URL_OR_FOLDER", help="a score store written by 'mqa predict --store': its latest run "
                    "(or --as-of) is reported, and every earlier run makes the trend")
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="with --store: the run to report (default: the latest)")
-    p.add_argument("--data", required=True, metavar="DIR", help="the CRM history folder the scores were made from")
+    p.add_argument("--data", required=True, metavar="DIR_OR_URL", help="the CRM history (folder or database URL) the scores were made from")
     p.add_argument("--out", required=True, metavar="DIR", help="report folder (created; a report written here before is replaced)")
     p.add_argument("--account", nargs="+", metavar="ID", help="pages for these accounts only (default: every MQA and the accounts closest below the cutoff)")
     p.add_argument("--only-mqa", action="store_true", help="MQAs only (leave out the accounts below the cutoff)")
@@ -264,6 +270,7 @@ def _positive_int(text: str) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from mqa.features import synth
     from mqa.features.files import write_history
+    from mqa.features.sql import is_url
 
     kwargs = {}
     if args.start:
@@ -275,15 +282,27 @@ def cmd_synth(args: argparse.Namespace) -> int:
         tables = synth.generate_history(n_accounts=args.accounts, seed=args.seed, **kwargs)
     except ValueError as exc:
         raise UserError(f"mqa synth: {exc}") from None
-    try:
-        paths = write_history(tables, args.out, fmt=args.format, overwrite=args.overwrite)
-    except FileExistsError as exc:
-        raise UserError(f"mqa synth: {exc}") from None
+    if is_url(args.out):
+        from mqa.features.sql import display_url, write_sql_history
+
+        if args.format:
+            raise UserError(f"mqa synth: --format is for a folder; {display_url(args.out)} is a database, which gets one "
+                            "table per contract table. Leave --format out")
+        try:
+            written = write_sql_history(tables, args.out, overwrite=args.overwrite)
+        except FileExistsError as exc:
+            raise UserError(f"mqa synth: {exc}") from None
+        where, rows = display_url(args.out), [(f"table {name}", len(tables[name])) for name in written]
+    else:
+        try:
+            paths = write_history(tables, args.out, fmt=args.format or "parquet", overwrite=args.overwrite)
+        except FileExistsError as exc:
+            raise UserError(f"mqa synth: {exc}") from None
+        where, rows = args.out, [(path.name, len(tables[path.name.split(".")[0]])) for path in paths]
     seconds = time.perf_counter() - t0
-    print(f"Wrote a synthetic CRM history of {args.accounts:,} accounts (seed {args.seed}) to {args.out} in {seconds:.1f} s:")
-    for path in paths:
-        name = path.name.split(".")[0]
-        print(f"  {path.name:<24}{len(tables[name]):>12,} rows")
+    print(f"Wrote a synthetic CRM history of {args.accounts:,} accounts (seed {args.seed}) to {where} in {seconds:.1f} s:")
+    for name, count in rows:
+        print(f"  {name:<24}{count:>12,} rows")
     return 0
 
 
@@ -313,6 +332,12 @@ def _configured(args: argparse.Namespace):
 
 def _spark_history(args: argparse.Namespace, config, purpose: str, command: str):
     """The Spark engine, its session and the history read, checked and matched on it (``--engine spark``)."""
+    from mqa.features.sql import is_url
+
+    if is_url(args.data):
+        raise UserError(f"mqa {command}: --engine spark reads a history folder or Spark tables, not a database URL; use "
+                        "--engine pandas, or read the tables into Spark yourself (spark.read.jdbc) and pass them to "
+                        "mqa.spark.read_spark_history (docs/spark.md)")
     try:
         from mqa import spark as engine
     except ModuleNotFoundError as exc:
@@ -388,6 +413,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from mqa.features.config import icp_notice
     from mqa.features.history import read_history
     from mqa.features.outputs import check_output
+    from mqa.features.sql import is_url
     from mqa.train.bundle import check_destination
     from mqa.train.pipeline import train_model
     from mqa.train.report import render
@@ -424,7 +450,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         bundle.save(out, report_html=html)
     except ValueError as exc:
         raise UserError(f"mqa train: {exc}") from None
-    for line in train_summary(run, args.data, history):
+    for line in train_summary(run, history.folder if is_url(args.data) else args.data, history):
         print(line)
     if notice := icp_notice(config):  # after the summary: thin evidence stays the first line
         print(notice)
@@ -582,7 +608,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _is_url(text) -> bool:
-    return text is not None and "://" in str(text)
+    """Whether ``--data`` (or another location) is a database URL rather than a folder or file."""
+    from mqa.features.sql import is_url
+
+    return text is not None and is_url(str(text))
 
 
 def _shown_data(data: str) -> str:

@@ -1,9 +1,16 @@
-"""Shared test helpers: tiny inline CRM histories written to a temporary folder."""
+"""Shared test helpers: tiny inline CRM histories written to a temporary folder, and a throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
+import glob
 import io
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import textwrap
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -95,3 +102,76 @@ def base_tables() -> dict[str, str]:
 @pytest.fixture
 def history_dir(tmp_path: Path, base_tables) -> Path:
     return write_tables(tmp_path / "history", base_tables)
+
+
+# --------------------------------------------------------------------------- a throwaway PostgreSQL server
+
+def _postgres_binaries() -> Path:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` (Debian's layout); fails, never skips, when there is none."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3].split(".")[0]))
+    if not found:
+        pytest.fail("the PostgreSQL tests need a PostgreSQL server's binaries (/usr/lib/postgresql/*/bin/initdb): install "
+                    "Debian's postgresql package (apt-get install postgresql; .ci/run does it when they are missing)")
+    return Path(found[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server of its own for the test run: a new cluster in a temporary folder, on a free port.
+
+    initdb refuses to run as root: as root, the cluster belongs to the
+    unprivileged ``postgres`` user (Debian's package creates it) and the
+    binaries run as that user. Trust authentication on 127.0.0.1 only; the
+    server is stopped and its folder removed when the session ends.
+    """
+    bin_dir = _postgres_binaries()
+    root = Path(tempfile.mkdtemp(prefix="mqa-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+
+    def run(*cmd: str) -> None:
+        done = subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            log = (root / "log").read_text() if (root / "log").exists() else ""
+            pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}{done.stderr}{log}")
+
+    # fsync off: a throwaway server has nothing to keep through a crash, and tests run faster.
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(server_url: str) -> str:
+    """The URL of a new, empty database on the server of ``server_url``."""
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        engine.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def pg_database(postgres_url) -> str:
+    """The URL of a fresh database of its own on the test run's PostgreSQL server."""
+    return new_database(postgres_url)
