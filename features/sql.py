@@ -426,6 +426,19 @@ def _copy_rows(table, conn, keys, rows) -> int:
     return count
 
 
+def _make_sqlite_folder(url: str) -> None:
+    """Create the folder of a new SQLite file (``sqlite:///data/demo.db``), as writing to a folder creates it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - engine_for words a bad URL
+        return
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not parsed.database.startswith("file:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def write_sql_history(tables: dict[str, pd.DataFrame], url: str, overwrite: bool = False) -> list[str]:
     """Write a set of contract tables into a database, one table each, all or nothing.
 
@@ -460,6 +473,7 @@ def write_sql_history(tables: dict[str, pd.DataFrame], url: str, overwrite: bool
     unknown = sorted(set(tables) - set(c.TABLES))
     if unknown:
         raise ValueError(f"unknown table name(s) {', '.join(unknown)}; use the contract's: {', '.join(c.TABLE_ORDER)}")
+    _make_sqlite_folder(url)
     engine = engine_for(url)
     if engine.dialect.name == "sqlite":
         # pysqlite runs DDL outside its implicit transaction: take the

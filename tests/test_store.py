@@ -192,3 +192,30 @@ def test_scores_round_trip_exactly_through_the_default_sqlite_store(tmp_path):
     store.write_run(frame)
     pd.testing.assert_frame_equal(store.scores(), frame)
     assert list(store.scores().columns) == list(SCORE_DTYPES)
+
+
+def test_scores_round_trip_exactly_through_a_postgresql_table(world, pg_database, tmp_path, capsys):
+    """A store in the warehouse: the same rows back, timestamps as timestamptz, history and export read it."""
+    from sqlalchemy import create_engine, text
+
+    _, _, local = world
+    stored = local.scores(as_of=stamp(DATES[1]))
+    edge = run_frame("2026-02-01", {"A": ("scored", 85.25, True, None), "B": ("not_created", 0, None, None),
+                                    "C": ("scored", 1e-9, False, None)})
+    store = open_store(pg_database)
+    assert "postgres" in store.where and not store.exists()
+    store.write_run(stored)
+    store.write_run(edge)
+    pd.testing.assert_frame_equal(store.scores(as_of=stamp(DATES[1])), stored)
+    pd.testing.assert_frame_equal(store.scores(as_of=stamp("2026-02-01")), edge)
+    with create_engine(pg_database).connect() as conn:
+        kinds = dict(conn.execute(text("SELECT column_name, data_type FROM information_schema.columns "
+                                       "WHERE table_name = 'mqa_scores'")).all())
+    assert kinds["as_of"] == "timestamp with time zone" and kinds["probability"] == "double precision"
+    assert kinds["is_mqa"] == "boolean"
+    account = stored.loc[stored["status"].eq("scored"), "account_id"].iloc[0]
+    assert main(["history", "--store", pg_database, "--account", account]) == 0
+    assert f"Account {account} in postgresql+psycopg://postgres@127.0.0.1" in capsys.readouterr().out
+    out = tmp_path / "hub.csv"
+    assert main(["export", "--store", pg_database, "--format", "hubspot", "--out", str(out), "--as-of", DATES[1]]) == 0
+    assert len(pd.read_csv(out)) == len(stored)
