@@ -463,16 +463,11 @@ def _check_file_name(v):
 FileName = Annotated[str | None, BeforeValidator(_maybe(_check_file_name))]
 
 
-class Tables(Section):
-    """``[tables]``: each table's file name, when it is not ``<table>.csv`` (or ``.csv.gz``, ``.parquet``)."""
+class _TableMap(Section):
+    """A section that maps each contract table to a name of its own (a file, or a table in a database)."""
 
     what: ClassVar[str] = "table"
-    accounts: FileName = None
-    contacts: FileName = None
-    activities: FileName = None
-    intent: FileName = None
-    signals: FileName = None
-    opportunities: FileName = None
+    noun: ClassVar[str] = "file"
 
     @classmethod
     def unknown(cls, key: str, path: str) -> str:
@@ -481,20 +476,32 @@ class Tables(Section):
                 + _did_you_mean(close))
 
     @model_validator(mode="after")
-    def _one_file_per_table(self):
+    def _one_name_per_table(self):
         seen: dict[str, str] = {}
         found = []
         for table, name in self.names().items():
             key = name.lower()
             if key in seen:
-                found.append(((table,), f"{name!r} is already the file of {seen[key]}; each table needs its own file", name))
+                found.append(((table,), f"{name!r} is already the {self.noun} of {seen[key]}; each table needs its own "
+                              f"{self.noun}", name))
             seen.setdefault(key, table)
         _problems("tables", found)
         return self
 
     def names(self) -> dict[str, str]:
-        """``{table: file name}`` of the mapped tables."""
+        """``{table: name}`` of the mapped tables."""
         return {t: n for t in TABLES if (n := getattr(self, t)) is not None}
+
+
+class Tables(_TableMap):
+    """``[tables]``: each table's file name, when it is not ``<table>.csv`` (or ``.csv.gz``, ``.parquet``)."""
+
+    accounts: FileName = None
+    contacts: FileName = None
+    activities: FileName = None
+    intent: FileName = None
+    signals: FileName = None
+    opportunities: FileName = None
 
 
 def _check_table_name(v):
@@ -511,38 +518,17 @@ def _check_table_name(v):
 TableName = Annotated[str | None, BeforeValidator(_maybe(_check_table_name))]
 
 
-class DatabaseTables(Section):
-    """``[database.tables]``: each table's table or view in the database, when it is not named after the table."""
+class DatabaseTables(_TableMap):
+    """``[database.tables]``: each table's table or view in the database (``schema.name`` or a bare name), when it is not
+    named after the table."""
 
-    what: ClassVar[str] = "table"
+    noun: ClassVar[str] = "table or view"
     accounts: TableName = None
     contacts: TableName = None
     activities: TableName = None
     intent: TableName = None
     signals: TableName = None
     opportunities: TableName = None
-
-    @classmethod
-    def unknown(cls, key: str, path: str) -> str:
-        close = difflib.get_close_matches(key, list(TABLES), n=1)
-        return (f"not a table of the contract; known tables are {', '.join(TABLES)}"
-                + _did_you_mean(close))
-
-    @model_validator(mode="after")
-    def _one_table_each(self):
-        seen: dict[str, str] = {}
-        found = []
-        for table, name in self.names().items():
-            key = name.lower()
-            if key in seen:
-                found.append(((table,), f"{name!r} is already the table of {seen[key]}; each contract table needs its own", name))
-            seen.setdefault(key, table)
-        _problems("tables", found)
-        return self
-
-    def names(self) -> dict[str, str]:
-        """``{table: table or view name}`` of the mapped tables (``schema.name`` or a bare name)."""
-        return {t: n for t in TABLES if (n := getattr(self, t)) is not None}
 
 
 with warnings.catch_warnings():
