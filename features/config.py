@@ -607,6 +607,24 @@ def _check_families(v):
     return tuple(v)
 
 
+def _check_families_or_none(v):
+    if isinstance(v, _ARRAY) and not v:
+        return ()
+    return _check_families(v)
+
+
+def _check_gain(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1 <= v <= 1:
+        raise _problem(f"must be a number of ROC-AUC between -1 and 1 such as 0.002, not {_shown(v)}")
+    return float(v)
+
+
+def _default_trials() -> tuple[str, ...]:
+    from .families import trial_families
+
+    return trial_families()
+
+
 def _all_families() -> tuple[str, ...]:
     from .build import FAMILIES
 
@@ -614,10 +632,16 @@ def _all_families() -> tuple[str, ...]:
 
 
 class Model(Section):
-    """``[model]``: which feature families the model uses."""
+    """``[model]``: which feature families the model uses, and which only when the backtest shows they help."""
 
     families: Annotated[tuple[str, ...], BeforeValidator(_check_families)] = Field(
         default_factory=_all_families, description="Feature families used (default: all).")
+    trial_families: Annotated[tuple[str, ...], BeforeValidator(_check_families_or_none)] = Field(
+        default_factory=_default_trials, description="Families kept only when the backtest shows they help: each is "
+        "tried with and without on the backtest's folds, and left out unless it adds at least family_min_gain "
+        "ROC-AUC (default: the families the feature registry marks as on trial).")
+    family_min_gain: Annotated[float, BeforeValidator(_check_gain)] = Field(
+        0.002, description="ROC-AUC a family on trial must add in the backtest to be kept.")
 
 
 class Mlflow(Section):

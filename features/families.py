@@ -33,6 +33,10 @@ class Family:
         The event times (``"table.column"``) of the engagement it reads:
         where they stop, its accounts look quiet only because nothing more
         was recorded.
+    trial : bool
+        Kept in a model only when the backtest shows it helps (see
+        :func:`mqa.train.pipeline.family_trials`); the model report says
+        which way it went.
     """
 
     name: str
@@ -41,6 +45,12 @@ class Family:
     description: str
     tables: tuple[str, ...]
     streams: tuple[str, ...] = ()
+    trial: bool = False
+
+
+def trial_families() -> tuple[str, ...]:
+    """The families a model keeps only when the backtest shows they help."""
+    return tuple(f.name for f in FAMILY_REGISTRY if f.trial)
 
 
 FAMILY_REGISTRY: tuple[Family, ...] = (

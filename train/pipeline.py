@@ -199,6 +199,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
              for f in backtest.folds}
     backtest = _learnable(backtest, masks, y, settings, notes)
     folds = backtest.folds
+    chosen, trials_run = family_trials(labeled, y, masks, folds, chosen, settings, train, seed)
 
     # --- the search, fold by fold: candidates early-stopped inside each fold's training rows
     enc = {f.number: Encoding.fit(labeled[masks[f.number]["train"]], chosen, settings) for f in folds}
@@ -258,6 +259,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
             "verdict": evaluation["verdict"],
             "evidence": evaluation["evidence"],
             "labels": evaluation["labels"],
+            "family_trials": trials_run,
             "inputs": feature_inputs(chosen),
             "versions": versions(),
             "feature_count": len(final_enc.features),
@@ -290,6 +292,69 @@ def _learnable(backtest: Backtest, masks: dict, y: np.ndarray, settings: Feature
                          f"{settings.horizon_days} days; the history needs more opportunities before "
                          f"{backtest.folds[-1].test.min().date()}")
     return dataclasses.replace(backtest, folds=tuple(learnable))
+
+
+def family_trials(labeled: pd.DataFrame, y: np.ndarray, masks: dict, folds, chosen: list[str], settings: FeatureSettings,
+                  train: TrainSettings, seed: int = 0) -> tuple[list[str], list[dict]]:
+    """Try each family on trial with and without; leave out those that do not help.
+
+    In every fold of the backtest a model with the default parameters and
+    :data:`~mqa.train.model.FIXED_ROUNDS` rounds is fitted on the fold's
+    training rows, once with the family and once without, and judged on the
+    fold's test block; the family is kept when the mean of the folds' ROC-AUC
+    gains at least ``train.family_min_gain``. This one keep-or-leave-out
+    choice per family is the only one made on the test blocks (the search
+    uses the early-stopping blocks), and the report says so. A family none
+    of whose features has signal in this history is not tried.
+
+    Returns
+    -------
+    features : list of str
+        ``chosen`` without the families left out.
+    trials : list of dict
+        Per family tried: ``family``, ``features``, ``roc_auc_with``,
+        ``roc_auc_without``, ``gain``, ``folds``, ``kept`` (the model report shows them).
+    """
+    results = []
+    for fam in train.trial_families:
+        mine = [f for f in chosen if f.split("__")[0] == fam]
+        rest = [f for f in chosen if f.split("__")[0] != fam]
+        if not mine or not rest:
+            continue
+        aucs: dict[str, list[float]] = {"with": [], "without": []}
+        for f in folds:
+            m = masks[f.number]
+            if len(np.unique(y[m["test"]])) < 2 or len(np.unique(y[m["train"]])) < 2:
+                continue
+            for key, names in (("with", chosen), ("without", rest)):
+                enc = Encoding.fit(labeled[m["train"]], names, settings)
+                X = enc.matrix(labeled)
+                booster = refit_booster(X[m["train"]], y[m["train"]], enc.categorical_features, seed=seed)
+                aucs[key].append(float(roc_auc_score(y[m["test"]], raw_scores(booster, X[m["test"]]))))
+        if not aucs["with"]:
+            continue
+        with_, without = float(np.mean(aucs["with"])), float(np.mean(aucs["without"]))
+        kept = with_ - without >= train.family_min_gain
+        results.append({"family": fam, "features": len(mine), "roc_auc_with": round(with_, 4),
+                        "roc_auc_without": round(without, 4), "gain": round(with_ - without, 4),
+                        "folds": len(aucs["with"]), "min_gain": train.family_min_gain, "kept": bool(kept)})
+        if not kept:
+            chosen = rest
+    return chosen, results
+
+
+def family_trial_lines(trials: list[dict]) -> list[str]:
+    """One sentence per family tried: kept or left out, and by how much."""
+    from mqa.features.families import family
+
+    lines = []
+    for t in trials:
+        name = family(t["family"]).short
+        verb = "kept" if t["kept"] else "left out"
+        lines.append(f"{name} ({t['features']} features, on trial): {verb}; backtest ROC-AUC "
+                     f"{t['roc_auc_with']:.3f} with it, {t['roc_auc_without']:.3f} without ({t['gain']:+.3f}; kept at "
+                     f"{t['min_gain']:+.3f} or more)")
+    return lines
 
 
 def _search(X: dict, y: np.ndarray, masks: dict, enc: dict, search: tuple[dict, ...], seed: int) -> list[dict]:

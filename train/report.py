@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from mqa.features.build import family_of, feature_spec
 
 from .evaluate import cutoff_advice
-from .pipeline import TrainingRun
+from .pipeline import TrainingRun, family_trial_lines
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -51,6 +51,7 @@ th:first-child,td:first-child{text-align:left}.grid{display:grid;grid-template-c
 Tiers: {% for name, low in tiers %}{{ name }} from {{ low|round(0)|int }}{% if not loop.last %}, {% endif %}{% endfor %}.
 The probability is calibrated ({{ calibration }}, fitted on the backtest's out-of-fold predictions): of 100 accounts at 20%, about 20 open an opportunity within {{ horizon }} days.</p>
 {% for n in notes %}<p class="muted">Note: {{ n }}.</p>{% endfor %}
+{% for line in trials %}<p>Family on trial: {{ line }}.</p>{% endfor %}
 
 <h2>Rolling-origin backtest</h2>
 <table><tr><th>fold</th><th>trained on as-of up to</th><th>training rows</th><th>test from</th><th>test to</th><th>rows</th><th>positives (accounts)</th><th>ROC-AUC</th><th>PR-AUC</th><th>early-stopping block's model</th></tr>
@@ -189,6 +190,7 @@ def render(run: TrainingRun, train_settings) -> str:
         calibration=b.calibration.method, folds=ev["folds"].to_dict(orient="records"), rounds=t["rounds"],
         baselines=ev["baselines"].to_dict(orient="records"), verdict=ev["verdict"], evidence=ev["evidence"],
         labels=ev["labels"], leaks=ev["leaks"], notes=ev["notes"], draws=train_settings.bootstrap,
+        trials=family_trial_lines(t.get("family_trials", [])),
         rules_why="; ".join(ev["missing_inputs"].values()) or "their features were not built",
         rules=run.evaluation["rules"].to_dict(orient="records"), rule_settings=train_settings.rules,
         cutoffs=run.evaluation["cutoffs"].to_dict(orient="records"), choice=run.evaluation["cutoff_choice"],

@@ -31,6 +31,8 @@ class TrainSettings:
     experiment: str = _MLFLOW.experiment
     model_name: str = _MLFLOW.model_name
     families: tuple[str, ...] = field(default_factory=lambda: Model().families)
+    trial_families: tuple[str, ...] = field(default_factory=lambda: Model().trial_families)
+    family_min_gain: float = Model().family_min_gain
     folds: int = _BACKTEST.folds
     bootstrap: int = _BACKTEST.bootstrap
 
@@ -55,5 +57,6 @@ def train_settings(config: Config) -> TrainSettings:
                            min_contacts=f.rules.min_contacts, points_threshold=f.rules.points_threshold),
         weekly_capacity=f.evaluation.weekly_capacity, precision_target=f.evaluation.precision_target,
         min_lift=f.evaluation.min_lift, tracking_uri=f.mlflow.tracking_uri, experiment=f.mlflow.experiment,
-        model_name=f.mlflow.model_name, families=f.model.families, folds=f.backtest.folds, bootstrap=f.backtest.bootstrap,
+        model_name=f.mlflow.model_name, families=f.model.families, trial_families=f.model.trial_families,
+        family_min_gain=f.model.family_min_gain, folds=f.backtest.folds, bootstrap=f.backtest.bootstrap,
     )

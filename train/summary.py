@@ -8,6 +8,7 @@ The lines are the library's, so a notebook prints the same account of a run as t
 from __future__ import annotations
 
 from .evaluate import cutoff_advice
+from .pipeline import family_trial_lines
 
 
 def train_summary(run, data, history) -> list[str]:
@@ -79,6 +80,8 @@ def train_summary(run, data, history) -> list[str]:
                      f"model the outcome; remove it from [attributes] unless it is known before.")
     for note in ev["notes"]:
         lines.append(f"Note: {note}.")
+    for line in family_trial_lines(b.training.get("family_trials", [])):
+        lines.append(f"Family on trial: {line}.")
     if m["roc_auc"] > 0.95:
         lines.append("Warning: an out-of-time ROC-AUC above 0.95 on CRM data usually means leakage; check the report's drivers.")
     return lines
