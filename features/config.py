@@ -437,6 +437,7 @@ class Columns(Section):
     intent: _sources("intent") = Field(default_factory=dict)
     signals: _sources("signals") = Field(default_factory=dict)
     opportunities: _sources("opportunities") = Field(default_factory=dict)
+    dispositions: _sources("dispositions") = Field(default_factory=dict)
 
     @classmethod
     def unknown(cls, key: str, path: str) -> str:
@@ -502,6 +503,7 @@ class Tables(_TableMap):
     intent: FileName = None
     signals: FileName = None
     opportunities: FileName = None
+    dispositions: FileName = None
 
 
 def _check_table_name(v):
@@ -529,6 +531,7 @@ class DatabaseTables(_TableMap):
     intent: TableName = None
     signals: TableName = None
     opportunities: TableName = None
+    dispositions: TableName = None
 
 
 with warnings.catch_warnings():
@@ -676,7 +679,10 @@ class Alert(Section):
     webhook_url: Annotated[str | None, BeforeValidator(_check_web_url("an incoming webhook", secret=True))] = Field(
         None, description="Incoming-webhook URL (Slack or compatible); --webhook and MQA_WEBHOOK_URL win. It is a secret: "
                           "prefer the environment variable to a file.")
-    cooldown_days: _whole(0) = Field(14, description="An account announced within this many days is not announced again.")
+    cooldown_days: _whole(0) = Field(14, description="An account announced within this many days is not announced again; "
+                                      "nor is one sales rejected or recycled within as many days (see rescore_margin).")
+    rescore_margin: _number(0, 100) = Field(10.0, description="A rejected or recycled account is announced within the "
+                                            "cooldown only if its score rose by at least this many points since.")
     group_by_owner: Annotated[bool, BeforeValidator(_check_flag)] = Field(
         False, description="One message per owner listing their new MQAs, instead of one per account.")
     report_url: Annotated[str | None, BeforeValidator(_check_web_url("where mqa report's folder is served", secret=False))] = Field(
@@ -685,6 +691,13 @@ class Alert(Section):
     backoff_seconds: _number(0, 60) = Field(1.0, description="Exponential backoff factor between retries.")
     timeout_seconds: _number(0.1, 300) = Field(10.0, description="Timeout of each request.")
     max_retry_after_seconds: _number(0, 3600) = Field(120.0, description="The longest a Retry-After header may make it wait.")
+
+
+class Dispositions(Section):
+    """``[dispositions]``: how sales' verdicts on the MQAs are judged (``mqa dispositions``; see docs/monitoring.md)."""
+
+    sla_hours: _number(0) = Field(72.0, description="Hours sales have to give an MQA a verdict or a first touch; later "
+                                  "is an SLA breach, neither within it is an untouched MQA.")
 
 
 class ConfigFile(Section):
@@ -707,6 +720,7 @@ class ConfigFile(Section):
     model: Model = Field(default_factory=Model)
     mlflow: Mlflow = Field(default_factory=Mlflow)
     alert: Alert = Field(default_factory=Alert)
+    dispositions: Dispositions = Field(default_factory=Dispositions)
 
     @classmethod
     def unknown(cls, key: str, path: str) -> str:

@@ -38,6 +38,9 @@ class Column:
         Inclusive numeric bounds.
     personal : bool
         Holds a person's data: its values are never echoed in messages or logs.
+    choices : tuple of str
+        The values allowed, in lower case; values are trimmed and compared
+        case-insensitively, and read in this spelling. Empty: any value.
     declared : bool
         Not a contract column but a field the configuration declares as an
         attribute: the file must have it, its values may be empty.
@@ -50,6 +53,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     personal: bool = False
+    choices: tuple[str, ...] = ()
     declared: bool = False
 
 
@@ -159,6 +163,19 @@ TABLES: dict[str, Table] = {
             Column("type", STRING),
         ),
     ),
+    # Sales' verdict on an MQA handed to them (Demandbase's dispositioning
+    # playbook): read for the disposition summaries and the alert cooldown,
+    # never a feature (yet).
+    "dispositions": Table(
+        "dispositions",
+        (
+            Column("account_id", ID, required=True),
+            Column("date", TIMESTAMP, required=True),
+            Column("disposition", STRING, required=True, choices=("accepted", "rejected", "recycled")),
+            Column("reason", STRING),
+            Column("owner", STRING),
+        ),
+    ),
 }
 
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
@@ -185,6 +202,12 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "trial_signup",
     "product_usage",
 )
+
+# Sales' own touches, as a CRM logs a rep's tasks: kept under their names (not
+# ``other``), never reported as unknown, and worth no engagement points: they
+# measure the rep, not the buyer. The disposition summaries time the first of
+# them after an account became an MQA.
+SALES_ACTIVITY_TYPES: tuple[str, ...] = ("call", "meeting", "sales_email")
 
 # Activity types outside the vocabulary are kept under this name and reported.
 OTHER_ACTIVITY = "other"

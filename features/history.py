@@ -528,6 +528,14 @@ def type_table(table: c.Table, raw: pd.DataFrame, file_name: str, log: ProblemLo
             if out_of_range.any():
                 log.problem(table.name, col.name, f"must be {_range_text(col)}; some values are not",
                             out_of_range, raw_col.astype(object), col.personal, code="values.range")
+        if col.choices:
+            # Case and surrounding spaces carry no meaning: " Accepted" is accepted.
+            values = values.str.strip().str.lower()
+            outside = (values.notna() & ~values.isin(col.choices)).to_numpy(dtype=bool)
+            if outside.any():
+                log.problem(table.name, col.name, f"must be one of {', '.join(col.choices)} (in any case); some values are "
+                            f"not: fix them in {file_name} or map your values onto these",
+                            outside, raw_col.astype(object), col.personal, code="values.choice")
         if col.unique:
             dup = values.notna() & values.duplicated(keep=False)
             if dup.any():
@@ -583,7 +591,7 @@ def empty_table(table: c.Table) -> pd.DataFrame:
 # --------------------------------------------------------------------------- 2. check across tables
 
 def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
-    """Check that contacts and opportunities point at accounts that exist.
+    """Check that contacts, opportunities and dispositions point at accounts that exist.
 
     Parameters
     ----------
@@ -594,7 +602,7 @@ def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         Receives ``references.unknown_account`` per table, with its rows.
     """
     known = pd.Index(tables["accounts"]["account_id"].dropna())
-    for name in ("contacts", "opportunities"):
+    for name in ("contacts", "opportunities", "dispositions"):
         if name not in tables:
             continue
         ids = tables[name]["account_id"]
@@ -605,7 +613,9 @@ def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
 
 
 # The tables whose order reaches the features and the model, and the unique id that orders each.
-ORDER_KEYS = {"accounts": "account_id", "contacts": "contact_id", "opportunities": "opportunity_id"}
+ORDER_KEYS = {"accounts": "account_id", "contacts": "contact_id", "opportunities": "opportunity_id",
+              # No id of its own: by time, then what it says (the full row, so an export's order never matters).
+              "dispositions": ["date", "account_id", "disposition", "reason", "owner"]}
 
 
 def canonical_order(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -818,7 +828,7 @@ def activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
                             .str.replace(r"[?#].*$", "", regex=True).str.contains("/pricing", regex=False).astype("str"))
     pricing = kind.eq("web_visit") & on_pricing.eq("True")
     kind = kind.mask(pricing, "pricing_page_visit")
-    unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES)
+    unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES + c.SALES_ACTIVITY_TYPES)
     return kind, unknown
 
 

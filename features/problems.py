@@ -60,6 +60,7 @@ PROBLEM_CODES: dict[str, str] = {
     "values.type": "values that are not of the column's type",
     "values.required": "empty values in a required column",
     "values.range": "values outside the column's range",
+    "values.choice": "values outside the column's list of allowed values (dispositions.disposition)",
     "values.not_unique": "repeated values in a unique id column",
     "opportunities.closed_before_created": "an opportunity closes before it is created",
     "references.unknown_account": "an account_id that is not in accounts",

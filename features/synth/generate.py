@@ -8,6 +8,7 @@ import pandas as pd
 from .accounts import make_accounts
 from .artefacts import finish_activities
 from .columns import id_strings, str_column
+from .dispositions import dispositions_frame
 from .draws import pick, random_id_values
 from .engagement import simulate_activities
 from .grid import DEFAULT_END, DEFAULT_START, make_grid
@@ -55,8 +56,10 @@ def generate_history(
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``accounts``, ``contacts``, ``activities``, ``intent``, ``signals`` and
-        ``opportunities``, with exactly the contract's columns. Ids and text are
+        ``accounts``, ``contacts``, ``activities``, ``intent``, ``signals``,
+        ``opportunities`` and ``dispositions`` (sales' verdicts on the
+        accounts handed over, :mod:`~mqa.features.synth.dispositions`), with
+        exactly the contract's columns. Ids and text are
         ``str`` columns with missing values for empty cells, timestamps are
         ``datetime64[ns, UTC]``, ``employees`` and intent ``score`` are
         ``int64``, ``annual_revenue``, ``minutes`` and ``amount`` are
@@ -103,4 +106,7 @@ def generate_history(
     # table (nor any model trained on the same seed).
     owner_rng = np.random.default_rng([int(seed), 0x0A11])
     tables["accounts"]["owner"] = str_column(pick(owner_rng, OWNERS, acc.n), owner_rng.random(acc.n) < 0.03)
+    # Dispositions too: a stream of their own leaves every other table as it was.
+    owners = tables["accounts"].set_index("account_id")["owner"]
+    tables["dispositions"] = dispositions_frame(np.random.default_rng([int(seed), 0xD15]), acc, cycles, grid, owners)
     return tables
