@@ -65,6 +65,8 @@ FAMILY_REGISTRY: tuple[Family, ...] = (
            ("signals", "activities"), streams=("activities.timestamp", "signals.date")),
     Family("history", "History with us", "History", "earlier opportunities: recent losses, already a customer",
            ("opportunities",)),
+    Family("dispositions", "Sales' verdicts", "Dispositions",
+           "what sales said when the account was handed over: rejected, recycled", ("dispositions",), trial=True),
     Family("attribute", "Your CRM's own fields", "Own fields",
            "the CRM's own account fields the configuration declares", ("accounts",)),
 )

@@ -93,7 +93,7 @@ def test_names_follow_family_measure_window():
     assert len(names) == len(set(names))
     for name in names:
         family, _, measure = name.partition("__")
-        assert family in {"fit", "engagement", "intent", "timing", "history"} and measure, name
+        assert family in {"fit", "engagement", "intent", "timing", "history", "dispositions"} and measure, name
 
 
 def test_fit(rows):
@@ -214,3 +214,25 @@ def test_weights_setting_changes_points(tmp_path):
     r = build_features(read_history(folder), as_of=[AS_OF], all_rows=True,
                        settings=FeatureSettings(weights=weights)).set_index("account_id")
     assert r.loc["A", "engagement__points_30d"] == 2 + 10 + 100 + 8 + 3
+
+
+def test_dispositions_count_only_verdicts_given_by_as_of():
+    import pandas as pd
+
+    from mqa.features.history import read_history
+
+    tables = {
+        "accounts": pd.DataFrame({"account_id": ["A", "B"], "created_at": ["2024-01-01", "2024-01-01"]}),
+        "dispositions": pd.DataFrame({
+            "account_id": ["A", "A", "A", "A", "B"],
+            "date": ["2024-01-10", "2024-05-01", "2024-06-20", "2024-07-02", "2024-06-01"],
+            "disposition": ["rejected", "Rejected", "recycled", "rejected", "accepted"],
+        }),
+    }
+    rows = build_features(read_history(tables, purpose="predict"), as_of=["2024-07-01"], all_rows=True).set_index("account_id")
+    a, b = rows.loc["A"], rows.loc["B"]
+    # The rejection of 2024-07-02 comes after as-of and counts nowhere; the 180 days run from 2024-01-03.
+    assert a["dispositions__days_since_rejection"] == 61.0  # 2024-05-01
+    assert a["dispositions__rejections_180d"] == 2.0  # 2024-01-10 and 2024-05-01 (the window starts 2024-01-03)
+    assert a["dispositions__recycled_180d"] == 1.0
+    assert pd.isna(b["dispositions__days_since_rejection"]) and b["dispositions__rejections_180d"] == 0.0

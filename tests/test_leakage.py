@@ -20,7 +20,7 @@ from mqa.features.synth import generate_history
 AS_OF = pd.Timestamp("2025-09-15", tz="UTC")
 DATES = [AS_OF - pd.Timedelta(days=30), AS_OF]
 DATE_COLUMN = {"activities": "timestamp", "intent": "date", "signals": "date", "opportunities": "created_at",
-               "contacts": "created_at", "accounts": "created_at"}
+               "contacts": "created_at", "accounts": "created_at", "dispositions": "date"}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +85,12 @@ def mutate(tables: dict, name: str, rng) -> dict:
         new["account_id"] = rng.choice(accounts, 20)
         new["opportunity_id"] = [f"NEWO{i}" for i in range(20)]
         new["closed_at"] = pd.NaT
+    elif name == "dispositions":
+        t.loc[change, "disposition"] = "rejected"
+        t.loc[change, "account_id"] = rng.choice(accounts, len(change))
+        new = t.iloc[rng.choice(len(t), 20)].copy()
+        new["account_id"] = rng.choice(accounts, 20)
+        new["disposition"] = "rejected"
     elif name == "contacts":
         t.loc[change, "department"] = "procurement"
         t.loc[change, "seniority"] = "c_level"
