@@ -1047,7 +1047,8 @@ def _partitioned(history: SparkHistory, spec: dict, schema: T.StructType, partit
         raise ValueError(f"partitions must be at least 1, got {n}")
     acts = history.activities.where(F.col("account_id").isNotNull()).withColumn("_bucket", _bucket(F.col("account_id"), n))
 
-    small = {name: history.head.tables[name] for name in ("accounts", "contacts", "opportunities", "intent", "signals")}
+    small = {name: history.head.tables[name] for name in ("accounts", "contacts", "opportunities", "intent", "signals",
+                                                         "dispositions")}
     if previous is not None:
         small["previous"] = previous
     dtypes = {name: dict(frame.dtypes) for name, frame in small.items()}
