@@ -203,11 +203,12 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "product_usage",
 )
 
-# Sales' own touches, as a CRM logs a rep's tasks: kept under their names (not
+# Sales' own touches, as a CRM logs a rep's tasks (Salesforce Task and HubSpot
+# engagement types; a marketing email is email_open/email_click): kept under their names (not
 # ``other``), never reported as unknown, and worth no engagement points: they
 # measure the rep, not the buyer. The disposition summaries time the first of
 # them after an account became an MQA.
-SALES_ACTIVITY_TYPES: tuple[str, ...] = ("call", "meeting", "sales_email")
+SALES_ACTIVITY_TYPES: tuple[str, ...] = ("call", "email", "meeting")
 
 # Activity types outside the vocabulary are kept under this name and reported.
 OTHER_ACTIVITY = "other"

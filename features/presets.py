@@ -52,8 +52,8 @@ PRESETS: dict[str, Preset] = {
                            "account_id": "AccountId", "title": "Subject"},
         },
         table_notes={
-            "activities": "Salesforce Tasks are logged sales touches: their Type (Call, Email, Meeting, ...) is not the "
-                          "contract's\n# marketing vocabulary, so they count as 'other' (reported). A marketing "
+            "activities": "Salesforce Tasks are logged sales touches: their Types Call, Email and Meeting are the contract's "
+                          "sales types\n# (timed by 'mqa dispositions', no engagement points), any other counts as 'other' (reported). A marketing "
                           "automation export\n# (web visits, form fills, webinars) is the better activities table "
                           "when you have one.\n# A Task's WhoId may be a Lead (00Q...) rather than a contact: such a task is matched by its AccountId.",
 

@@ -227,8 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--store", required=True, metavar="URL_OR_FOLDER", help="the score store (database URL, .sqlite file or folder)")
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="the run to announce (default: the store's latest)")
-    p.add_argument("--data", metavar="DIR_OR_URL", help="the CRM history the scores were made from: account names, owners "
-                   "and the person to call (without it: account ids only, no owner or person)")
+    p.add_argument("--data", metavar="DIR_OR_URL", help="the CRM history the scores were made from: account names, owners, "
+                   "the person to call, and sales' dispositions, which hold back accounts rejected or recycled within the "
+                   "cooldown (without it: account ids only, no owner or person, dispositions not checked)")
     p.add_argument("--model", metavar="MODEL", help="the model that made the scores (bundle folder or MLflow URI), for its "
                    "horizon; default: [labels] horizon_days")
     p.add_argument("--webhook", metavar="URL", help="incoming-webhook URL (default: $MQA_WEBHOOK_URL, else [alert] webhook_url; "
@@ -243,6 +244,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "(no webhook needed)")
     _add_config(p)
     p.set_defaults(func=cmd_alert)
+
+    p = sub.add_parser(
+        "dispositions",
+        help="what sales made of the MQAs handed over: acceptance, reasons, speed, untouched MQAs",
+        description="Judge the handoff from sales' dispositions (the history's dispositions table): for every account "
+        "that became an MQA in a run of the score store, its first verdict (accepted, rejected, recycled) and first "
+        "sales touch (activities of type call, email or meeting) after that run's as-of; acceptance rates by "
+        "tier, score band and owner; the reasons for refusals; hours to the first verdict and touch against the SLA "
+        "([dispositions] sla_hours, default 72); the MQAs nobody touched. An acceptance rate under 40%% reads as a "
+        "threshold set wrong. See docs/monitoring.md.",
+    )
+    p.add_argument("--store", required=True, metavar="URL_OR_FOLDER", help="the score store (database URL, .sqlite file or folder)")
+    p.add_argument("--data", required=True, metavar="DIR_OR_URL", help=DATA_HELP + " (with dispositions)")
+    p.add_argument("--out", metavar="FILE.json", help="also write the summary, every MQA's row included, as JSON")
+    _add_config(p)
+    p.set_defaults(func=cmd_dispositions)
 
     p = sub.add_parser(
         "init",
@@ -802,7 +819,7 @@ def cmd_alert(args: argparse.Namespace) -> int:
         group_by_owner=section.group_by_owner if args.group_by_owner is None else args.group_by_owner,
         report_url=args.report_url or section.report_url, retries=section.retries, backoff_seconds=section.backoff_seconds,
         timeout_seconds=section.timeout_seconds, max_retry_after_seconds=section.max_retry_after_seconds,
-        horizon_days=config.features.horizon_days)
+        horizon_days=config.features.horizon_days, rescore_margin=section.rescore_margin)
     if settings.group_by_owner and args.data is None:
         raise UserError("mqa alert: grouping by owner needs the owners: pass --data (the history the scores were made from)")
     found = webhook_url(args.webhook, section.webhook_url)
@@ -820,20 +837,24 @@ def cmd_alert(args: argparse.Namespace) -> int:
     if args.model:
         settings = dataclasses.replace(settings, horizon_days=_model_for(args, "alert").settings.horizon_days)
     channel = channel_key(url) if url is not None else None
-    plan = plan_alerts(store, run, channel, settings.cooldown_days)
+    history = None
+    if args.data is not None:
+        from mqa.features.history import read_history
+
+        # Read before planning: sales' dispositions decide who is held back.
+        history = read_history(args.data, config=config, purpose="predict")
+    plan = plan_alerts(store, run, channel, settings.cooldown_days,
+                       dispositions=history["dispositions"] if history is not None else None,
+                       rescore_margin=settings.rescore_margin)
     at = f"{plan.as_of:%Y-%m-%d}"
     if not plan.compared:
         print(f"Nothing to send: the run of {at} had no earlier run in the store to compare with, so no account is "
               "flagged as a new MQA (the next run will be).", file=sys.stderr if args.dry_run else sys.stdout)
         return 0
-    history = None
-    if args.data is not None and len(plan.due):
-        from mqa.features.history import read_history
-
-        history = read_history(args.data, config=config, purpose="predict")
     rows = alert_rows(plan.due, history, plan.as_of, config.features.committee, config.features.relevant_topics)
     messages = build_messages(rows, settings)
-    skipped = _skipped_text(plan, settings.cooldown_days)
+    skipped = _skipped_text(plan, settings.cooldown_days, settings.rescore_margin,
+                            None if history is None else "dispositions" in history.present)
     if args.dry_run:
         for message in messages:
             print(json.dumps(message.payload, ensure_ascii=False))
@@ -868,12 +889,42 @@ def cmd_alert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _skipped_text(plan, cooldown_days: int) -> str:
+def cmd_dispositions(args: argparse.Namespace) -> int:
+    import json
+
+    from mqa.features.history import read_history
+    from mqa.features.outputs import write_text
+    from mqa.predict.dispositions import disposition_summary
+
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() != ".json":
+        raise UserError(f"mqa dispositions: --out {out}: must be a .json file")
+    config, _ = _configured(args)
+    store = _store_for(args, "dispositions", must_exist=True)
+    history = read_history(args.data, config=config, purpose="predict")
+    summary = disposition_summary(store.scores(), history, sla_hours=config.file.dispositions.sla_hours)
+    from mqa.features.plain import printable
+
+    print(printable(summary.text(), newlines=True))
+    if out is not None:
+        _write(lambda d, path: write_text(path, json.dumps(d, indent=2, ensure_ascii=False) + "\n"), summary.to_dict(), out,
+               "dispositions")
+        print(f"Wrote {out}")
+    return 0
+
+
+def _skipped_text(plan, cooldown_days: int, margin: float = 10.0, has_dispositions: bool | None = None) -> str:
     parts = []
     if plan.cooled:
         parts.append(f"{len(plan.cooled)} skipped (announced within the {cooldown_days}-day cooldown)")
     if plan.already:
         parts.append(f"{len(plan.already)} already announced for this run")
+    if plan.held:
+        parts.append(f"{len(plan.held)} held back by dispositions (rejected or recycled by sales within the "
+                     f"{cooldown_days}-day cooldown, score not up {margin:g} points since)")
+    # A history without the table is "no such signal": nobody was turned down, nothing to say.
+    if has_dispositions is None:
+        parts.append("dispositions not checked (pass --data to hold back accounts sales rejected or recycled)")
     return "; " + "; ".join(parts) if parts else ""
 
 

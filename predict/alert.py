@@ -8,7 +8,8 @@ late. Three decisions, each a function a notebook can call:
 - :func:`plan_alerts`: which accounts are due: the run's new MQAs minus those
   the store's alert log already announced to the same channel for this run
   or within the cooldown before it (an account that drops below the cutoff
-  and comes back is not announced again);
+  and comes back is not announced again), and those sales rejected or
+  recycled within the cooldown unless their score rose by a margin since;
 - :func:`build_messages`: the Slack-compatible payloads (Block Kit with a
   plain ``text`` fallback): account, score as a rank and tier, the
   probability in words, the top reason, the person to call, the owner and a
@@ -58,7 +59,8 @@ class AlertSettings:
     ----------
     cooldown_days : int
         An account announced to a channel at an as-of within this many days
-        before the run's is not announced again (0: only never twice for the same run).
+        before the run's is not announced again (0: only never twice for the same run);
+        nor is one sales rejected or recycled within as many days (see ``rescore_margin``).
     group_by_owner : bool
         One message per owner listing their new MQAs, instead of one per account.
     report_url : str or None
@@ -70,6 +72,10 @@ class AlertSettings:
         longest a Retry-After header may make it wait.
     horizon_days : int
         The model's label horizon, for the probability in words.
+    rescore_margin : float
+        A new MQA sales rejected or recycled within the cooldown is announced
+        only if its score rose by at least this many points since
+        (:func:`~mqa.predict.dispositions.held_by_dispositions`).
     """
 
     cooldown_days: int = 14
@@ -80,6 +86,7 @@ class AlertSettings:
     timeout_seconds: float = 10.0
     max_retry_after_seconds: float = 120.0
     horizon_days: int = 90
+    rescore_margin: float = 10.0
 
 
 @dataclass
@@ -89,7 +96,10 @@ class AlertPlan:
     ``compared`` is False when the run had no earlier run to compare with (every
     ``became_mqa`` missing), and then nothing is due. ``already``: new MQAs this
     run already announced to the channel; ``cooled``: new MQAs announced within
-    the cooldown before it.
+    the cooldown before it; ``held``: new MQAs sales rejected or recycled
+    within the cooldown whose score did not rise by the margin since.
+    ``dispositions_checked`` is False when no dispositions were given (then
+    nobody is held).
     """
 
     as_of: pd.Timestamp
@@ -99,6 +109,8 @@ class AlertPlan:
     already: list[str] = field(default_factory=list)
     cooled: list[str] = field(default_factory=list)
     compared: bool = True
+    held: list[str] = field(default_factory=list)
+    dispositions_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,8 @@ def shown_url(url: str) -> str:
 
 # --- which accounts --------------------------------------------------------------------------------------
 
-def plan_alerts(store: ScoreStore, run: pd.Series, channel: str | None, cooldown_days: int = 14) -> AlertPlan:
+def plan_alerts(store: ScoreStore, run: pd.Series, channel: str | None, cooldown_days: int = 14,
+                dispositions: pd.DataFrame | None = None, rescore_margin: float = 10.0) -> AlertPlan:
     """The new MQAs of ``run`` that are due to be announced to ``channel``.
 
     An account is due when it became an MQA in this run and the store's alert
@@ -161,6 +174,12 @@ def plan_alerts(store: ScoreStore, run: pd.Series, channel: str | None, cooldown
     sends nothing, even with a cooldown of 0), and an alert exactly
     ``cooldown_days`` earlier too. Alerts logged for a later as-of do not
     count: the window looks back from the run.
+
+    With ``dispositions`` (the history's table), a new MQA whose latest
+    disposition at or before the as-of is ``rejected`` or ``recycled`` and
+    lies within the same cooldown is held back, unless its score rose by
+    ``rescore_margin`` points over its score at the last run at or before that
+    disposition (:func:`~mqa.predict.dispositions.held_by_dispositions`).
 
     Parameters
     ----------
@@ -171,6 +190,9 @@ def plan_alerts(store: ScoreStore, run: pd.Series, channel: str | None, cooldown
         :func:`~mqa.predict.store.channel_key` of the webhook; None checks the
         log of every channel (a dry run without a webhook).
     cooldown_days : int
+    dispositions : DataFrame, optional
+        ``account_id``, ``date``, ``disposition``; None: not checked.
+    rescore_margin : float
 
     Returns
     -------
@@ -190,11 +212,19 @@ def plan_alerts(store: ScoreStore, run: pd.Series, channel: str | None, cooldown
     recent = (log["as_of"] >= as_of - pd.Timedelta(days=cooldown_days)) & (log["as_of"] <= as_of)
     this_run = new["account_id"].isin(log.loc[same.to_numpy(dtype=bool), "account_id"])
     cooled = ~this_run & new["account_id"].isin(log.loc[recent.to_numpy(dtype=bool), "account_id"])
-    due = new[~(this_run | cooled).to_numpy(dtype=bool)]
+    held = pd.Series(False, index=new.index)
+    if dispositions is not None and len(new):
+        from .dispositions import held_by_dispositions
+
+        earlier = store.scores(model_version=version, accounts=new["account_id"].tolist())
+        held = ~(this_run | cooled) & held_by_dispositions(new, earlier, dispositions, as_of, cooldown_days, rescore_margin)
+    due = new[~(this_run | cooled | held).to_numpy(dtype=bool)]
     due = due.sort_values(["score", "account_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     return AlertPlan(as_of=as_of, model_version=version, due=due, new=len(new),
                      already=new.loc[this_run.to_numpy(dtype=bool), "account_id"].tolist(),
-                     cooled=new.loc[cooled.to_numpy(dtype=bool), "account_id"].tolist())
+                     cooled=new.loc[cooled.to_numpy(dtype=bool), "account_id"].tolist(),
+                     held=new.loc[held.to_numpy(dtype=bool), "account_id"].tolist(),
+                     dispositions_checked=dispositions is not None)
 
 
 def alert_rows(due: pd.DataFrame, history=None, as_of=None, committee: dict | None = None,

@@ -166,7 +166,8 @@ def test_an_account_that_drops_and_comes_back_waits_out_the_cooldown(store_dir, 
     if announced:
         assert webhook.posted()[-1]["text"].startswith("New MQA: A1, score 95") and (logged(store_dir)["as_of"] > D).sum() == 1
     else:
-        assert f"Nothing to send: 1 new MQA at 2024-03-19; 1 skipped (announced within the {cooldown}-day cooldown)." in out
+        assert (f"Nothing to send: 1 new MQA at 2024-03-19; 1 skipped (announced within the {cooldown}-day cooldown); "
+                "dispositions not checked (pass --data to hold back accounts sales rejected or recycled).") in out
 
 
 def test_the_cooldown_is_kept_per_channel(store_dir, webhook, monkeypatch):

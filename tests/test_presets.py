@@ -115,10 +115,10 @@ def test_the_salesforce_preset_reads_a_salesforce_export(tmp_path):
     assert contacts["name"].to_dict() == {"0035g00000Ada": "Ada Lovelace", "0035g00000Bob": "Smith", "0035g00000Cai": "Cai"}
     opps = history["opportunities"].set_index("opportunity_id")
     assert bool(opps.loc["0065g00000One", "is_won"]) and opps.loc["0065g00000One", "type"] == "new business"
-    # Tasks are matched to their accounts (the lead's by AccountId); their types are not marketing vocabulary.
+    # Tasks are matched to their accounts (the lead's by AccountId); their types are sales touches, not marketing vocabulary.
     acts = history["activities"].set_index("activity_id")
     assert acts["account_id"].to_dict() == {"00T5g00000T1": "0015g00000AcmeAAA", "00T5g00000T2": "0015g00000BetaAAA"}
-    assert set(acts["type"]) == {"other"}
+    assert acts["type"].to_dict() == {"00T5g00000T1": "call", "00T5g00000T2": "email"}
 
 
 def test_a_mapped_required_table_missing_names_its_file(tmp_path):

@@ -336,7 +336,7 @@ def test_synth_into_a_database_refuses_a_history_and_overwrites_only_its_tables(
     assert f"to {url} in " in out and re.search(r"table accounts +30 rows", out)
     _execute(url, "CREATE TABLE keep_me (x INTEGER)", "INSERT INTO keep_me VALUES (1)")
     code, _, err = _run(["synth", "--out", url, "--accounts", "40"], capsys)
-    assert code == 2 and "already holds a CRM history (tables accounts, activities, contacts, intent, opportunities, signals)" in err
+    assert code == 2 and "already holds a CRM history (tables accounts, activities, contacts, dispositions, intent, opportunities, signals)" in err
     code, _, err = _run(["synth", "--out", url, "--accounts", "40", "--format", "csv"], capsys)
     assert code == 2 and "--format is for a folder" in err
     code, _, err = _run(["synth", "--out", url, "--accounts", "40", "--overwrite"], capsys)
@@ -367,7 +367,7 @@ def test_the_database_section_refuses_unknown_tables_with_did_you_mean():
     assert sorted(str(info.value).splitlines()[1:]) == sorted([
         "  - [database] shema: unknown key (did you mean schema?); the keys of [database] are schema, tables",
         "  - [database.tables] acounts: not a table of the contract; known tables are accounts, contacts, activities, intent, "
-        "signals, opportunities (did you mean accounts?)",
+        "signals, opportunities, dispositions (did you mean accounts?)",
         "  - [database.tables] contacts: must be a table or view name, or schema.name, not 'a.b.c'",
     ])
     text = init_config()

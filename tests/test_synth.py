@@ -30,9 +30,10 @@ COLUMNS = {
     "intent": ["account_id", "domain", "date", "topic", "score"],
     "signals": ["account_id", "domain", "date", "type", "detail"],
     "opportunities": ["opportunity_id", "account_id", "created_at", "closed_at", "stage", "is_won", "amount", "type"],
+    "dispositions": ["account_id", "date", "disposition", "reason", "owner"],
 }
 TIMESTAMPS = {"accounts": ["created_at"], "contacts": ["created_at"], "activities": ["timestamp"], "intent": ["date"],
-              "signals": ["date"], "opportunities": ["created_at", "closed_at"]}
+              "signals": ["date"], "opportunities": ["created_at", "closed_at"], "dispositions": ["date"]}
 FREE_MAIL = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "proton.me")
 
 
@@ -117,6 +118,8 @@ PINNED_CSV_SHA256 = {
     "intent.csv": "6a43124dfa81e1ed0779979ec1c25b86eae59af08de047d89e22a0a63bcab1fb",
     "opportunities.csv": "e27d37b9a734fa2b3bb794535e99c48dccc7778bfc155f56c5145f2cfe12315a",
     "signals.csv": "f755e5780b964a419b40a1cd2d396f7e9519c0757915f238867eaa5afde3e7a9",
+    # Added with the dispositions; the six above did not move (their own random stream).
+    "dispositions.csv": "7fcc7009590c6ec475454cd05abb93a3ace08dbbf9bf1d039c1ff0e724d4b338",
 }
 
 

@@ -2,8 +2,8 @@
 
 :func:`generate_history` plays out two years of a B2B vendor's market week by
 week and writes down what a CRM, a marketing automation platform, an intent
-provider and a reverse-IP tool would have recorded of it, in the six tables of
-``DATA_CONTRACT.md``.
+provider and a reverse-IP tool would have recorded of it, in the seven tables of
+``DATA_CONTRACT.md`` (sales' dispositions of the accounts handed to them among them).
 
 What drives pipeline is hidden, as it is in real data. Each account has a
 latent fit to the ideal customer profile (industry, size, installed
@@ -33,8 +33,8 @@ same tables.
 The package, in the order :func:`generate_history` runs it: ``grid`` (the
 weeks), ``accounts``, ``signals`` (timing events), ``pipeline`` (the weekly
 market: cycles, opportunities, customers), ``people`` and ``engagement`` (who
-leaves which trace), ``artefacts`` (what trackers make of it), ``intent``, and
-``tables`` (the export); ``params`` names the weekly run's constants
+leaves which trace), ``artefacts`` (what trackers make of it), ``intent``, ``tables`` (the
+export) and ``dispositions`` (sales' verdicts, on a random stream of their own); ``params`` names the weekly run's constants
 (:class:`SynthParams`), ``deals`` sizes and times opportunities, and ``vocab``,
 ``draws`` and ``columns`` hold the data and helpers the stages share. Only the names below are public.
 """
