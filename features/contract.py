@@ -204,10 +204,10 @@ ACTIVITY_TYPES: tuple[str, ...] = (
 )
 
 # Sales' own touches, as a CRM logs a rep's tasks (Salesforce Task and HubSpot
-# engagement types; a marketing email is email_open/email_click): kept under their names (not
-# ``other``), never reported as unknown, and worth no engagement points: they
-# measure the rep, not the buyer. The disposition summaries time the first of
-# them after an account became an MQA.
+# engagement types; a marketing email is email_open/email_click): ``other`` to
+# the features, as the contract says of any type outside its vocabulary, but
+# not reported as unknown, and marked ``sales_touch`` so that the disposition
+# summaries can time the first of them after an account became an MQA.
 SALES_ACTIVITY_TYPES: tuple[str, ...] = ("call", "email", "meeting")
 
 # Activity types outside the vocabulary are kept under this name and reported.

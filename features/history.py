@@ -795,13 +795,20 @@ def clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     DataFrame
         A new frame with a fresh ``RangeIndex``: ``type`` in the vocabulary's
         spelling (web visits to a pricing path are ``pricing_page_visit``,
-        types outside the vocabulary ``other``), one row per activity id.
+        types outside the vocabulary ``other``), ``sales_touch`` (the given
+        type was a rep's call, email or meeting: ``other`` too, not reported
+        as unknown), one row per activity id.
     """
     a = activities.copy()
     kind, unknown = activity_types(a)
     if unknown.any():
         log.notices.append(unknown_types_notice(sorted(kind[unknown].unique()), *examples(unknown, kind.astype(object))))
-    a["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
+    # A rep's own call, email or meeting is 'other' to the features, as the
+    # contract says of a type outside its vocabulary; ``sales_touch`` keeps
+    # what it was, for timing sales' first touch after an MQA.
+    sales = kind.isin(c.SALES_ACTIVITY_TYPES).fillna(False).to_numpy(dtype=bool)
+    a["type"] = kind.mask(unknown | sales, c.OTHER_ACTIVITY)
+    a["sales_touch"] = sales
     return drop_duplicate_activities(a, log).reset_index(drop=True)
 
 

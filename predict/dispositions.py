@@ -236,7 +236,8 @@ def disposition_summary(scores: pd.DataFrame, history, sla_hours: float = DEFAUL
     mqas["_row"] = np.arange(len(mqas))
     disp = history["dispositions"]
     acts = history["activities"]
-    touches = acts[acts["type"].isin(c.SALES_ACTIVITY_TYPES).to_numpy(dtype=bool)]
+    marked = acts["sales_touch"] if "sales_touch" in acts else acts["type"].isin(c.SALES_ACTIVITY_TYPES)
+    touches = acts[marked.fillna(False).to_numpy(dtype=bool)]
     verdict = _first_after(mqas, disp, "date", ["disposition", "reason"])
     touch = _first_after(mqas, touches, "timestamp", [])
     owners = history["accounts"].drop_duplicates("account_id").set_index("account_id")["owner"]

@@ -50,12 +50,16 @@ def family_contributions(contrib: np.ndarray, features: list[str], score: np.nda
     ``score`` and ``base_score`` (the score of the model's base value, a
     typical account) are given, its ``points``: the score's distance from the
     base score split over the families in proportion to their log-odds, so
-    the points add up to ``score - base_score``. The ``attribute`` family is
-    listed only for a model that has attribute features, so a model without
-    declared attributes reports the same families as before them.
+    the points add up to ``score - base_score``. The ``attribute`` family and
+    the families on trial (``dispositions``) are listed only for a model that
+    has their features, so a model without them reports the same families as
+    before they existed.
     """
+    from mqa.features.families import trial_families
+
     fam = np.array([family_of(f) for f in features])
-    families = [f for f in FAMILIES if f != "attribute" or f in fam]
+    optional = {"attribute", *trial_families()}
+    families = [f for f in FAMILIES if f not in optional or f in fam]
     one_hot = (fam[:, None] == np.array(families)[None, :]).astype(float)
     per = contrib[:, :-1] @ one_hot  # (rows, families) in one matrix product
     total = np.abs(per).sum(axis=1, keepdims=True)
