@@ -99,7 +99,7 @@ NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
 _ACTIVITIES = c.TABLES["activities"]
 _ACTIVITY_COLUMNS = ("activity_id", "timestamp", "type", "contact_id", "account_id", "email", "url", "minutes", "title", "topic",
-                     "matched_by")
+                     "sales_touch", "matched_by")
 # Typed activities as they leave the chunk pass: timestamps are int64
 # nanoseconds (exact, whatever the session time zone); ``_given`` is the
 # account id the row came with (duplicate resolution orders by it);
@@ -108,7 +108,7 @@ _ACTIVITY_COLUMNS = ("activity_id", "timestamp", "type", "contact_id", "account_
 _TYPED = pa.schema([
     ("activity_id", pa.string()), ("timestamp", pa.int64()), ("type", pa.string()), ("contact_id", pa.string()),
     ("account_id", pa.string()), ("email", pa.string()), ("url", pa.string()), ("minutes", pa.float64()),
-    ("title", pa.string()), ("topic", pa.string()), ("matched_by", pa.string()), ("_given", pa.string()), ("_part", pa.int64()), ("_idx", pa.int64()),
+    ("title", pa.string()), ("topic", pa.string()), ("sales_touch", pa.bool_()), ("matched_by", pa.string()), ("_given", pa.string()), ("_part", pa.int64()), ("_idx", pa.int64()),
     ("_meta", pa.string()),
 ])
 _DROPPED = pa.schema([("_pos", pa.int64()), ("activity_id", pa.string()), ("_meta", pa.string())])
@@ -666,7 +666,9 @@ def _type_and_match(batches, name: str, nanos, lookups, chunk_rows: int):
         log = ProblemLog()
         typed = type_table(_ACTIVITIES, raw, name, log)
         kind, unknown = activity_types(typed)
-        typed["type"] = kind.mask(unknown, c.OTHER_ACTIVITY)
+        sales = kind.isin(c.SALES_ACTIVITY_TYPES).fillna(False).to_numpy(dtype=bool)  # as clean_activities marks them
+        typed["type"] = kind.mask(unknown | sales, c.OTHER_ACTIVITY)
+        typed["sales_touch"] = sales
         meta = {"part": part, "start": start, "rows": len(typed),
                 "problems": [[p.column, p.message, p.count, list(p.rows), list(p.values), p.code]
                              for p in log.problems if p.count]}
@@ -937,7 +939,7 @@ def _typed_dtypes() -> dict:
     """pandas dtypes of the typed activity columns of a chunk pass."""
     out = {col.name: (TIMESTAMP_DTYPE if col.kind == c.TIMESTAMP else "float64" if col.kind == c.NUMBER else "str")
            for col in _ACTIVITIES.columns}
-    return {**out, "matched_by": "str", "_given": "str"}
+    return {**out, "sales_touch": "bool", "matched_by": "str", "_given": "str"}
 
 
 # --------------------------------------------------------------------------- Arrow <-> pandas

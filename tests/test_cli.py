@@ -150,14 +150,14 @@ def test_synth_writes_a_history_that_validates(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["synth", "--out", str(out), "--accounts", "60", "--seed", "3", "--format", "csv"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "accounts.csv", "activities.csv", "contacts.csv", "intent.csv", "opportunities.csv", "signals.csv"]
+        "accounts.csv", "activities.csv", "contacts.csv", "dispositions.csv", "intent.csv", "opportunities.csv", "signals.csv"]
     assert "Wrote a synthetic CRM history of 60 accounts (seed 3)" in capsys.readouterr().out
     assert main(["validate", str(out)]) == 0
     # Refuses to mix a second history into the folder; --overwrite replaces it whole.
     assert main(["synth", "--out", str(out), "--accounts", "60", "--seed", "4"]) == 2
     assert "already holds a CRM history" in capsys.readouterr().err
     assert main(["synth", "--out", str(out), "--accounts", "60", "--seed", "3", "--overwrite"]) == 0
-    assert sorted(p.suffix for p in out.iterdir()) == [".parquet"] * 6
+    assert sorted(p.suffix for p in out.iterdir()) == [".parquet"] * 7
     again = tmp_path / "again"
     assert main(["synth", "--out", str(again), "--accounts", "60", "--seed", "3"]) == 0
     for name in ("accounts", "activities"):

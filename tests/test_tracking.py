@@ -116,7 +116,7 @@ def test_environment_uri_wins(monkeypatch):
 def export_as_of(tables: dict, until: pd.Timestamp) -> dict:
     """The same CRM exported on an earlier day: nothing created later, deals closed later still open."""
     stamp = {"accounts": "created_at", "contacts": "created_at", "activities": "timestamp", "intent": "date",
-             "signals": "date", "opportunities": "created_at"}
+             "signals": "date", "opportunities": "created_at", "dispositions": "date"}
     out = {}
     for name, t in tables.items():
         t = t[t[stamp[name]].isna() | (t[stamp[name]] <= until)].copy()
