@@ -62,7 +62,7 @@ def bin_shares(values, ref: dict) -> np.ndarray:
     if ref["kind"] == "categorical":
         cats = list(ref["categories"])
         text = s[~missing].astype("str")
-        idx = pd.Categorical(text, categories=cats).codes
+        idx = pd.Index(cats).get_indexer(text)
         idx = np.where(idx < 0, len(cats), idx)  # the "other" bin
         k = len(cats) + 1
     else:
