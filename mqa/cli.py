@@ -907,13 +907,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     config, _ = _configured(args)
     store = _store_for(args, "monitor", must_exist=True)
     bundle = _model_for(args, "monitor")
-    history = read_history(args.data, config=config, purpose="train") if args.data else None
+    history = read_history(args.data, config=config, purpose="predict") if args.data else None
     try:
         found = monitor(bundle, store, history, runs=args.runs)
         out = write_monitor(found, args.out, bundle.settings.horizon_days, bundle.cutoff)
-    except (MonitorError, OutputError) as exc:
-        raise UserError(f"mqa monitor: {exc}") from None
-    except ValueError as exc:
+    except (MonitorError, OutputError, ValueError) as exc:
         raise UserError(f"mqa monitor: {exc}") from None
     dates = ", ".join(f"{d:%Y-%m-%d}" for d in found.runs["as_of"])
     print(f"Verdict: {found.verdict} (model {found.model_version}, run{'s' * (len(found.runs) != 1)} of {dates}; score PSI "

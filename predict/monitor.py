@@ -170,8 +170,13 @@ def monitor(bundle: ModelBundle, store: ScoreStore, history: History | None = No
                               features=bundle.features)
         rows = rows[rows["status"].eq(SCORED).to_numpy(dtype=bool)].reset_index(drop=True)
         drift, families = drift_tables(ref, rows, bundle)
-        cohorts, months, retro, matured = matured_cohorts(store, history, bundle)
-        if cohorts.empty:
+        if "opportunities" in history.present:
+            cohorts, months, retro, matured = matured_cohorts(store, history, bundle)
+        else:
+            cohorts, months, retro, matured = _empty_cohorts(), pd.DataFrame(), pd.DataFrame(), {}
+            notes.append("the history has no opportunities table, so no run can be judged against its outcomes; "
+                         "add it to --data for the matured cohorts")
+        if cohorts.empty and "opportunities" in history.present:
             notes.append(f"no stored run has matured yet: a run is judged once its {bundle.settings.horizon_days}-day "
                          f"horizon has passed by the history's last date ({data_end(history):%Y-%m-%d})")
     else:
