@@ -24,6 +24,7 @@ Reports for sales reps
     render_report, write_report
 Every run's scores, kept
     open_store (a ScoreStore: runs, scores, write_run; see docs/pipeline.md)
+    monitor, write_monitor (drift, expected performance, matured cohorts; docs/monitoring.md)
 Types and errors
     History, Config, ModelBundle, TrainingRun, AccountExplanation, Report,
     MqaError (the base of DataError, ConfigError, OutputError, BundleError, StoreError, DatabaseError)
@@ -58,6 +59,8 @@ _LAZY: dict[str, str] = {
     "render_report": "mqa.api",
     "write_report": "mqa.api",
     "open_store": "mqa.predict.store",
+    "monitor": "mqa.predict.monitor",
+    "write_monitor": "mqa.predict.monitor_page",
     "ScoreStore": "mqa.predict.store",
     "StoreError": "mqa.predict.store",
     "History": "mqa.features.history",
@@ -89,6 +92,8 @@ __all__ = [
     "render_report",
     "write_report",
     "open_store",
+    "monitor",
+    "write_monitor",
     "ScoreStore",
     "History",
     "Config",
@@ -129,6 +134,8 @@ if TYPE_CHECKING:
     from mqa.features.problems import DataError
     from mqa.features.sql import DatabaseError
     from mqa.predict.account import AccountExplanation
+    from mqa.predict.monitor import monitor
+    from mqa.predict.monitor_page import write_monitor
     from mqa.predict.report import Report
     from mqa.predict.store import ScoreStore, StoreError, open_store
     from mqa.train.bundle import BundleError, ModelBundle

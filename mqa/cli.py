@@ -17,6 +17,7 @@ from mqa.errors import MqaError
 
 EXIT_USER_ERROR = 2
 EXIT_NOT_DELIVERED = 3  # mqa alert: some messages still failed after the retries (the next run retries them)
+EXIT_VERDICT = 4  # mqa monitor --fail-on: the verdict reached the level asked for
 
 
 class UserError(Exception):
@@ -260,6 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.json", help="also write the summary, every MQA's row included, as JSON")
     _add_config(p)
     p.set_defaults(func=cmd_dispositions)
+
+    p = sub.add_parser(
+        "monitor",
+        help="judge a live model from its stored runs: drift, expected performance, matured cohorts",
+        description="Compare the latest run(s) of a model in a score store with its training rows (population "
+        "stability index of every feature and of the score, features whose missing or zero share jumped, families "
+        "that went silent), estimate the latest run's precision and recall from its calibrated probabilities, and judge "
+        "every run whose horizon has passed against the opportunities created. Writes monitor.html and monitor.json "
+        "into --out and prints a verdict: ok, watch or retrain (thresholds in docs/monitoring.md). Exit status: 0, "
+        "or 4 when the verdict reaches --fail-on; 2 a user error.",
+    )
+    p.add_argument("--model", required=True, metavar="MODEL", help="the model whose runs are judged (bundle folder or MLflow URI)")
+    p.add_argument("--store", required=True, metavar="URL_OR_FOLDER", help="the score store written by 'mqa predict --store'")
+    p.add_argument("--data", metavar="DIR_OR_URL", help="the CRM history the scores were made from: the features' drift and "
+                   "the matured cohorts need it (without it: the score's drift and the expected performance only)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for monitor.html and monitor.json (created)")
+    p.add_argument("--runs", type=_positive_int, default=1, metavar="N", help="pool the latest N runs for the drift (default: 1)")
+    p.add_argument("--fail-on", choices=("watch", "retrain"), help="exit 4 when the verdict is this or worse (for a scheduler)")
+    _add_config(p)
+    p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser(
         "init",
@@ -910,6 +931,52 @@ def cmd_dispositions(args: argparse.Namespace) -> int:
         _write(lambda d, path: write_text(path, json.dumps(d, indent=2, ensure_ascii=False) + "\n"), summary.to_dict(), out,
                "dispositions")
         print(f"Wrote {out}")
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    _check_model_path(args, "monitor")
+    from mqa.features.outputs import OutputError, check_output
+
+    try:
+        check_output(args.out, "--out", data=None if _is_url(args.data) else args.data, inputs=[args.config], folder=True)
+        if Path(args.model).exists():
+            check_output(args.out, "--out", data=args.model, data_label="the model bundle", folder=True)
+    except ValueError as exc:
+        raise UserError(f"mqa monitor: {exc}") from None
+    from mqa.features.history import read_history
+    from mqa.features.plain import printable
+    from mqa.predict.monitor import MonitorError, monitor
+    from mqa.predict.monitor_page import write_monitor
+
+    config, _ = _configured(args)
+    store = _store_for(args, "monitor", must_exist=True)
+    bundle = _model_for(args, "monitor")
+    history = read_history(args.data, config=config, purpose="predict") if args.data else None
+    try:
+        found = monitor(bundle, store, history, runs=args.runs)
+        out = write_monitor(found, args.out, bundle.settings.horizon_days, bundle.cutoff)
+    except (MonitorError, OutputError, ValueError) as exc:
+        raise UserError(f"mqa monitor: {exc}") from None
+    dates = ", ".join(f"{d:%Y-%m-%d}" for d in found.runs["as_of"])
+    print(f"Verdict: {found.verdict} (model {found.model_version}, run{'s' * (len(found.runs) != 1)} of {dates}; score PSI "
+          f"{found.score_psi:.2f}).")
+    for reason in found.reasons[:5]:
+        print(printable(f"  - {reason}"))
+    e = found.expected
+    if e.get("mqas"):
+        print(f"  expected precision of the latest run's {e['mqas']:,} MQAs: {e['expected_precision']:.1%} "
+              f"({e['level']:.0%} interval {e['precision_low']:.1%} to {e['precision_high']:.1%}), "
+              f"{e['expected_opportunities']:.1f} opportunities expected")
+    if len(found.cohorts):
+        print(f"  matured runs: {len(found.cohorts)}; precision {found.matured['precision']:.1%}, recall "
+              f"{found.matured['recall']:.1%}, ROC-AUC {found.matured['roc_auc']:.3f}")
+    for note in found.notes:
+        print(printable(f"  note: {note}."))
+    print(f"  wrote {out / 'monitor.html'} and {out / 'monitor.json'}")
+    levels = {"ok": 0, "watch": 1, "retrain": 2}
+    if args.fail_on and levels[found.verdict] >= levels[args.fail_on]:
+        return EXIT_VERDICT
     return 0
 
 

@@ -12,7 +12,8 @@ Pages are rendered with Jinja2 (autoescaped: an account named
 ``<script>alert(1)</script>`` shows as text) and charts with pygal as inline
 SVG. Nothing is fetched from the network; every page opens from a file or an
 email attachment. Jinja2 and pygal are imported here and nowhere else in
-``mqa.predict``.
+``mqa.predict`` but :mod:`~mqa.predict.monitor_page` (the monitoring page, which
+shares this module's chart style).
 
 Contacts' names and titles are written into the pages, which are for reps;
 they are never printed to the console, and the summary files carry none.

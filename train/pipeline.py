@@ -44,6 +44,7 @@ from . import evaluate as ev
 from .backtest import Backtest, plan_backtest
 from .bundle import ModelBundle
 from .calibration import Calibration
+from .drift import reference
 from .model import FIXED_ROUNDS, SEARCH, Encoding, fit_booster, raw_scores, refit_booster
 from .score import ScoreScale
 from .settings import TrainSettings
@@ -263,6 +264,8 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
             "inputs": feature_inputs(chosen),
             "versions": versions(),
             "feature_count": len(final_enc.features),
+            # What the inputs looked like, for `mqa monitor`'s drift (aggregates only: no row, no id).
+            "reference": reference(labeled, list(final_enc.features), test_rows["score"]),
         },
     )
     return TrainingRun(bundle, backtest, evaluation, test_rows, importance, search_table, labeled)
