@@ -955,6 +955,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     history = read_history(args.data, config=config, purpose="predict") if args.data else None
     try:
         found = monitor(bundle, store, history, runs=args.runs)
+        if history is not None and "dispositions" in history.present:
+            from mqa.predict.dispositions import disposition_summary
+
+            said = disposition_summary(store.scores(), history, sla_hours=config.file.dispositions.sla_hours).to_dict()
+            found.dispositions = {k: v for k, v in said.items() if k != "handovers"}
         out = write_monitor(found, args.out, bundle.settings.horizon_days, bundle.cutoff)
     except (MonitorError, OutputError, ValueError) as exc:
         raise UserError(f"mqa monitor: {exc}") from None
@@ -971,6 +976,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if len(found.cohorts):
         print(f"  matured runs: {len(found.cohorts)}; precision {found.matured['precision']:.1%}, recall "
               f"{found.matured['recall']:.1%}, ROC-AUC {found.matured['roc_auc']:.3f}")
+    if found.dispositions:
+        print(printable(f"  dispositions: {found.dispositions['verdict']}"))
     for note in found.notes:
         print(printable(f"  note: {note}."))
     print(f"  wrote {out / 'monitor.html'} and {out / 'monitor.json'}")

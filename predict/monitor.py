@@ -74,6 +74,7 @@ class Monitoring:
     retrospective: pd.DataFrame
     matured: dict
     notes: list[str] = field(default_factory=list)
+    dispositions: dict | None = None  # :meth:`DispositionSummary.to_dict` without its per-handover rows, when the history has them
 
     def to_dict(self) -> dict:
         """Plain JSON-ready figures (dates as ISO text, NaN as null)."""
@@ -91,6 +92,7 @@ class Monitoring:
             "expected": {k: _plain(v) for k, v in self.expected.items()}, "cohorts": table(self.cohorts),
             "months": table(self.months), "retrospective": table(self.retrospective),
             "matured": {k: _plain(v) for k, v in self.matured.items()}, "notes": self.notes,
+            "dispositions": self.dispositions,
             "thresholds": {"psi_watch": PSI_WATCH, "psi_retrain": PSI_RETRAIN, "silent_watch": SILENT_WATCH,
                            "silent_retrain": SILENT_RETRAIN, "family_moved": FAMILY_MOVED},
         }

@@ -57,6 +57,15 @@ th,td{padding:4px 10px;border-bottom:1px solid #e6ebf0;text-align:right}th:first
 <tr><td>recall at the cutoff</td><td>{{ pct(e.expected_recall) }}</td><td>{{ pct(e.recall_low) }} to {{ pct(e.recall_high) }}</td></tr></table>
 <p class="muted">From the calibrated probabilities of {{ num(e.accounts) }} scored accounts, each opening an opportunity independently with its probability: intervals from {{ num(e.draws) }} simulated outcomes (seed {{ e.seed }}).</p>
 
+{% if m.dispositions %}{% set d = m.dispositions %}
+<h2>Dispositions: what sales made of the MQAs</h2>
+<p>{{ d.verdict }}</p>
+<table><tr><th>tier</th><th>MQAs</th><th>verdicts</th><th>accepted</th><th>rejected</th><th>recycled</th></tr>
+{% for r in d.by_tier %}<tr><td>{{ r.tier }}</td><td>{{ num(r.mqas) }}</td><td>{{ num(r.dispositioned) }}</td><td>{{ pct(r.acceptance_rate) }}</td><td>{{ num(r.rejected) }}</td><td>{{ num(r.recycled) }}</td></tr>{% endfor %}</table>
+<p>Against the {{ f1(d.sla_hours) }}-hour SLA: median {{ f1(d.median_hours_to_disposition) }} hours to the first verdict and {{ f1(d.median_hours_to_touch) }} to the first sales touch; {{ num(d.late) }} late or missing, {{ num(d.untouched|length) }} untouched.{% if d.reasons %} Top reason for refusals: {{ d.reasons[0].reason }} ({{ num(d.reasons[0].count) }}).{% endif %}</p>
+<p class="muted">Every figure, by band and owner too: <code>mqa dispositions --store ... --data ...</code> (docs/monitoring.md).</p>
+{% endif %}
+
 <h2>Matured cohorts</h2>
 {% if cohorts %}
 <div class="plot">{{ chart|safe }}</div>

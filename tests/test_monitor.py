@@ -152,7 +152,17 @@ def test_command(world, demo_folder, capsys):
                         "watch"]) == 0
     out = capsys.readouterr().out
     assert "Verdict: ok" in out and "matured runs: 2" in out
-    assert "<svg" in (root / "out" / "monitor.html").read_text()  # the trend of two matured runs
+    page = (root / "out" / "monitor.html").read_text()
+    assert "<svg" in page  # the trend of two matured runs
+    # The synthetic history has sales' dispositions: the page and the JSON carry their summary.
+    from mqa.features.history import read_history
+    from mqa.predict.dispositions import disposition_summary
+
+    said = disposition_summary(world["unchanged"].scores(), read_history(demo_folder, purpose="predict"))
+    saved = json.loads((root / "out" / "monitor.json").read_text())
+    assert saved["dispositions"]["verdict"] == said.verdict() and saved["dispositions"]["mqas"] == len(said.mqas)
+    assert "handovers" not in saved["dispositions"]
+    assert "Dispositions: what sales made of the MQAs" in page and f"dispositions: {said.verdict()}" in out
 
 
 def test_command_errors(world, demo_folder, tmp_path, capsys):
