@@ -183,3 +183,26 @@ def test_command_errors(world, demo_folder, tmp_path, capsys):
     assert main(args + stopped) == 0  # without --data only the score is judged: it did not move
     assert main(args + stopped + ["--data", str(world["stopped_folder"])]) == EXIT_VERDICT
     capsys.readouterr()
+
+
+def test_the_verdict_bands_watch_between_ok_and_retrain():
+    import pandas as pd
+
+    from mqa.predict.monitor import judge
+
+    families = pd.DataFrame({"family": ["intent"], "label": ["Intent"], "features": [8], "moved": [0],
+                             "silent_train": [0.40], "silent_now": [0.40], "max_psi": [0.05]})
+    drift = pd.DataFrame({"feature": ["intent__x"], "family": ["intent"], "description": ["x"], "psi": [0.05],
+                          "missing_train": [0.0], "missing_now": [0.0], "zero_train": [0.4], "zero_now": [0.4]})
+    assert judge(0.05, drift, families) == ("ok", [])
+    verdict, reasons = judge(0.15, drift, families)
+    assert verdict == "watch" and reasons[0].startswith("score: its distribution moved (PSI 0.15")
+    assert judge(0.30, drift, families)[0] == "retrain"
+    thinner = families.assign(silent_now=[0.55])  # 15 points more silent: watch; 25 or more: retrain
+    verdict, reasons = judge(0.0, drift, thinner)
+    assert verdict == "watch" and "intent: every intent feature is zero or missing for 55%" in reasons[0]
+    assert judge(0.0, drift, families.assign(silent_now=[0.66]))[0] == "retrain"
+    together = families.assign(moved=[4])
+    moved = drift.assign(psi=[0.4])
+    verdict, reasons = judge(0.0, moved, together)
+    assert verdict == "watch" and reasons == ["intent: 4 of its 8 features moved together beyond PSI 0.25 (x (PSI 0.40))"]
