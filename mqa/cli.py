@@ -923,6 +923,10 @@ def cmd_dispositions(args: argparse.Namespace) -> int:
     config, _ = _configured(args)
     store = _store_for(args, "dispositions", must_exist=True)
     history = read_history(args.data, config=config, purpose="predict")
+    if "dispositions" not in history.present:
+        raise UserError(f"mqa dispositions: {args.data} has no dispositions table, so there is no verdict of sales to "
+                        "judge; export the MQAs' dispositions (account_id, date, disposition, reason, owner) beside the "
+                        "other tables (docs/data.md#dispositions)")
     summary = disposition_summary(store.scores(), history, sla_hours=config.file.dispositions.sla_hours)
     from mqa.features.plain import printable
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mqa.errors import MqaError
+from mqa.features.sql import display_url, is_url
 
 STORE_FILE = "mqa-scores.sqlite"
 FORMAT_VERSION = "1"
@@ -48,20 +49,6 @@ ALERT_COLUMNS = ("account_id", "as_of", "model_version", "channel", "sent_at")
 
 class StoreError(MqaError):
     """A store that cannot be opened, read or written; the message names it (password hidden) and the fix."""
-
-
-def is_url(text: str) -> bool:
-    """Whether ``text`` is a SQLAlchemy database URL (``sqlite:///x.db``, ``postgresql://...``) rather than a path."""
-    from mqa.features.sql import is_url as _is_url
-
-    return _is_url(str(text))
-
-
-def display_url(url: str) -> str:
-    """The URL with its password hidden: what every message shows."""
-    from mqa.features.sql import display_url as _display
-
-    return _display(str(url))
 
 
 def store_location(spec: str | Path | None, out: str | Path | None = None) -> str:

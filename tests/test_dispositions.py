@@ -158,6 +158,9 @@ def test_cli_prints_the_summary_and_writes_json(store, tmp_path, capsys):
                                    "recycled": 0, "acceptance_rate": 0.5}
     assert main(["dispositions", "--store", str(tmp_path / "store"), "--data", str(folder), "--out", str(tmp_path / "d.txt")]) == 2
     assert "--out" in capsys.readouterr().err
+    (folder / "dispositions.csv").unlink()  # an export without sales' verdicts
+    assert main(["dispositions", "--store", str(tmp_path / "store"), "--data", str(folder)]) == 2
+    assert "has no dispositions table, so there is no verdict of sales to judge" in capsys.readouterr().err
 
 
 # --- the alert cooldown ------------------------------------------------------------------------------------
