@@ -437,6 +437,7 @@ class Columns(Section):
     intent: _sources("intent") = Field(default_factory=dict)
     signals: _sources("signals") = Field(default_factory=dict)
     opportunities: _sources("opportunities") = Field(default_factory=dict)
+    opportunity_contacts: _sources("opportunity_contacts") = Field(default_factory=dict)
     dispositions: _sources("dispositions") = Field(default_factory=dict)
 
     @classmethod
@@ -503,6 +504,7 @@ class Tables(_TableMap):
     intent: FileName = None
     signals: FileName = None
     opportunities: FileName = None
+    opportunity_contacts: FileName = None
     dispositions: FileName = None
 
 
@@ -531,6 +533,7 @@ class DatabaseTables(_TableMap):
     intent: TableName = None
     signals: TableName = None
     opportunities: TableName = None
+    opportunity_contacts: TableName = None
     dispositions: TableName = None
 
 

@@ -163,6 +163,18 @@ TABLES: dict[str, Table] = {
             Column("type", STRING),
         ),
     ),
+    # Who was on each opportunity, and in which role (Salesforce's
+    # OpportunityContactRole): what the persona templates learn from. A row
+    # has no time of its own: it is known from its opportunity's created_at.
+    "opportunity_contacts": Table(
+        "opportunity_contacts",
+        (
+            Column("opportunity_id", ID, required=True),
+            Column("contact_id", ID, required=True),
+            Column("role", STRING),
+            Column("is_primary", BOOL),
+        ),
+    ),
     # Sales' verdict on an MQA handed to them (Demandbase's dispositioning
     # playbook): read for the disposition summaries and the alert cooldown,
     # never a feature (yet).

@@ -151,7 +151,7 @@ accounts = "Account.xlsx"
     ("[tables]\naccounts = \"exports/Account.csv\"\n", "[tables] accounts: must be a file name in the history folder, not a path"),
     ('[tables]\naccounts = "a.csv"\ncontacts = "A.CSV"\n', "[tables] contacts: 'A.CSV' is already the file of accounts"),
     ('[columns.acounts]\naccount_id = "Id"\n', "[columns.acounts]: unknown table; known tables are accounts, contacts, "
-                                              "activities, intent, signals, opportunities, dispositions (did you mean [columns.accounts]?)"),
+                                              "activities, intent, signals, opportunities, opportunity_contacts, dispositions (did you mean [columns.accounts]?)"),
     ("[columns.contacts]\nname = []\n", "[columns.contacts] name: the value must be your column's name as a string, "
                                         "or a list of column names to join with a space, not []"),
     ("[labels\n", "not valid TOML"),

@@ -367,7 +367,7 @@ def test_the_database_section_refuses_unknown_tables_with_did_you_mean():
     assert sorted(str(info.value).splitlines()[1:]) == sorted([
         "  - [database] shema: unknown key (did you mean schema?); the keys of [database] are schema, tables",
         "  - [database.tables] acounts: not a table of the contract; known tables are accounts, contacts, activities, intent, "
-        "signals, opportunities, dispositions (did you mean accounts?)",
+        "signals, opportunities, opportunity_contacts, dispositions (did you mean accounts?)",
         "  - [database.tables] contacts: must be a table or view name, or schema.name, not 'a.b.c'",
     ])
     text = init_config()
