@@ -20,15 +20,19 @@ person and is not counted.
 
 **Persona templates** are learned from the deals that were won. A persona is
 a department and a seniority band (director or above, or below); a director
-or above also counts as "someone from" their department. The group behind a
-won opportunity is found the same way, at the moment the opportunity was
-created (the group with most of the contacts the opportunity names in
-``opportunity_contacts``, else the largest), and the contacts the opportunity
-names join it. A persona is in the template when at least
-:data:`TEMPLATE_SHARE` of the won groups had one; per topic when that topic
-has :data:`MIN_WON` won groups, else over all topics. Templates at an as-of
-date learn only from opportunities won (closed) by then, so a group's
-template coverage is point-in-time like every feature.
+or above also counts as "someone from" their department. The features
+measure each group against the personas the won opportunities name in
+``opportunity_contacts`` (:func:`named_groups`): a persona is in the template
+when at least :data:`TEMPLATE_SHARE` of the won deals named one, once
+:data:`MIN_WON` deals have been won. Templates at an as-of date learn only
+from opportunities won (closed) by then, so template coverage is
+point-in-time like every feature; and they read no activity, so they are the
+same for every account and every part of a history (a Spark bucket). The
+model report goes further (:func:`template_summary`): the group behind each
+won deal is the one engaged when the opportunity was created (the group
+holding most of the contacts it names, else the largest) with the named
+contacts added, per topic where topics exist, beside the largest groups of
+accounts that never converted.
 
 Everything is vectorised over accounts, dates and people: events are
 expanded to the as-of columns whose window holds them (a handful each) and

@@ -43,6 +43,8 @@ SCORE_DTYPES = {
     "probability": "float64", "lift": "float64", "score": "float64", "tier": "str", "is_mqa": "boolean",
     "became_mqa": "boolean", "reasons": "str", "family_contributions": "str", "buying_groups": "str", "data_through": "datetime64[ns, UTC]",
 }
+# Columns an output written before they existed may lack: stored as missing.
+OPTIONAL_COLUMNS = ("buying_groups",)
 RUN_COLUMNS = ("as_of", "model_version", "written_at", "accounts", "scored", "mqas", "new_mqas", "previous_as_of", "source")
 ALERT_COLUMNS = ("account_id", "as_of", "model_version", "channel", "sent_at")
 
@@ -202,13 +204,13 @@ class ScoreStore:
         StoreError
             The frame is not one run's output, or the database refused the write.
         """
-        lacking = [c for c in SCORE_DTYPES if c not in result.columns]
+        lacking = [c for c in SCORE_DTYPES if c not in result.columns and c not in OPTIONAL_COLUMNS]
         if lacking:
             raise StoreError(f"the scores lack column(s) {', '.join(lacking)}; store the output of 'mqa predict'")
         keys = result[["as_of", "model_version"]].drop_duplicates()
         if len(keys) != 1:
             raise StoreError(f"a run is one as-of date and one model; these scores hold {len(keys)} of them")
-        frame = typed_scores(result[list(SCORE_DTYPES)])
+        frame = typed_scores(result[[c for c in SCORE_DTYPES if c in result.columns]])
         as_of, version = frame["as_of"].iloc[0], str(frame["model_version"].iloc[0])
         scored = frame["status"].eq("scored")
         has_new = frame["became_mqa"].notna().any()
