@@ -126,7 +126,7 @@ accounts = "Account.xlsx"
         "[scores]: unknown section (did you mean [score]?)",
         "[evaluation] weekly_capacity: must be a number >= 0, not 'lots'",
         "[score.tiers]: the lowest tier must start at 0 so every score has a tier",
-        "[model] families: must be a non-empty list drawn from fit, engagement, intent, timing, history, dispositions, attribute, "
+        "[model] families: must be a non-empty list drawn from fit, engagement, intent, timing, history, dispositions, buying_group, attribute, "
         "not ['fit', 'engagment'] (did you mean 'engagement' for 'engagment'?)",
         "[backtest] folds: must be a whole number from 1 to 12, not 0",
         "[mlflow] experiment: must be a non-empty string, not ''",

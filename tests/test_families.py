@@ -93,7 +93,7 @@ def test_names_follow_family_measure_window():
     assert len(names) == len(set(names))
     for name in names:
         family, _, measure = name.partition("__")
-        assert family in {"fit", "engagement", "intent", "timing", "history", "dispositions"} and measure, name
+        assert family in {"fit", "engagement", "intent", "timing", "history", "dispositions", "buying_group"} and measure, name
 
 
 def test_fit(rows):

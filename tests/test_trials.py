@@ -38,7 +38,7 @@ def test_a_family_on_trial_stays_only_when_the_backtest_shows_it_helps(tables, a
 
 
 def test_dispositions_are_on_trial_by_default_and_the_setting_is_checked():
-    assert TrainSettings().trial_families == ("dispositions",)
+    assert TrainSettings().trial_families == ("dispositions", "buying_group")
     assert mqa.load_config({"model": {"trial_families": []}}).file.model.trial_families == ()
     assert mqa.load_config({"model": {"trial_families": ["attribute"]}}).file.model.trial_families == ("attribute",)
     with pytest.raises(mqa.ConfigError, match=r"\[model\] trial_families: must be a non-empty list drawn from .*did you mean 'intent'"):
