@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,20 @@ from .tables import (
     signals_frame,
 )
 from .vocab import OWNERS
+
+
+@overload
+def generate_history(
+    n_accounts: int = ..., seed: int = ..., start=..., end=..., *, params: SynthParams | None = ...,
+    with_truth: Literal[False] = ...,
+) -> dict[str, pd.DataFrame]: ...
+
+
+@overload
+def generate_history(
+    n_accounts: int = ..., seed: int = ..., start=..., end=..., *, params: SynthParams | None = ...,
+    with_truth: Literal[True],
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]: ...
 
 
 def generate_history(
