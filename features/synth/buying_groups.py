@@ -21,13 +21,17 @@ from .columns import str_column, string_array, take, timestamps
 from .grid import Grid
 from .params import BuyingGroupParams
 from .pipeline import Cycles
-from .vocab import FORCED_PAGES, LINE_PAGES, PAGE_GROUP, PRODUCT_LINES, TYPE_CODE, TYPE_PAGES
+from .vocab import FORCED_PAGES, LINE_PAGES, PAGE_GROUP, PAGES, PRODUCT_LINES, TYPE_CODE, TYPE_PAGES
 
-# Page group of each activity type's url (ACTIVITY_TYPES + UNKNOWN order),
-# "" for a type that never has one.
-_TYPE_GROUP = np.array([(TYPE_PAGES[name] or ("",))[0] for name in TYPE_CODE], dtype=object)
-# Other people's rows that may land on a line's pages: a visit, a download.
-_NOISE_GROUPS = ("general", "resources")
+# Page groups of the site by code (their order in PAGES): integers keep the
+# per-row comparisons below off Python objects.
+_GROUPS = list(PAGES)
+# Group code of each activity type's url (TYPE_CODE order), -1 for a type that never has one.
+_TYPE_GROUP = np.array([_GROUPS.index(TYPE_PAGES[name][0]) if TYPE_PAGES[name] else -1 for name in TYPE_CODE])
+_FORCED_GROUP = np.array([_GROUPS.index(name) for name in FORCED_PAGES])
+# Groups a line has pages of; and other people's rows that may land on a line's pages: a visit, a download.
+_LINE_GROUPS = [_GROUPS.index(name) for name in LINE_PAGES]
+_NOISE_GROUPS = [_GROUPS.index(name) for name in ("general", "resources")]
 
 
 def check_params(g: BuyingGroupParams) -> None:
@@ -54,9 +58,8 @@ def check_params(g: BuyingGroupParams) -> None:
 
 
 def _row_groups(ev):
-    """The page group each row's url was drawn from: a forced page's, else its type's."""
-    forced = np.asarray(FORCED_PAGES, dtype=object)[np.maximum(ev["page"], 0)]
-    return np.where(ev["page"] >= 0, forced, _TYPE_GROUP[ev["type"]])
+    """The code of the page group each row's url was drawn from: a forced page's, else its type's."""
+    return np.where(ev["page"] >= 0, _FORCED_GROUP[np.maximum(ev["page"], 0)], _TYPE_GROUP[ev["type"]])
 
 
 def topical_activities(rng, ev, cycles: Cycles, committees, pt, g: BuyingGroupParams):
@@ -95,7 +98,7 @@ def topical_activities(rng, ev, cycles: Cycles, committees, pt, g: BuyingGroupPa
     group = _row_groups(ev)
     has_url = ev["url"] >= 0
     # A url of a kind no line has (a careers page, the app) keeps the row generic.
-    line_kind = np.isin(group, list(LINE_PAGES))
+    line_kind = np.isin(group, _LINE_GROUPS)
     cyc_line = np.where(ev["cycle"] >= 0, cycles.line[np.maximum(ev["cycle"], 0)], -1)
     line = np.where((cyc_line >= 0) & (~has_url | line_kind) & (rng.random(n) < g.topical_share), cyc_line, -1)
 
@@ -108,11 +111,12 @@ def topical_activities(rng, ev, cycles: Cycles, committees, pt, g: BuyingGroupPa
     tagged = (line >= 0) & (rng.random(n) < g.topic_column_share)
 
     url = ev["url"].copy()
+    rows = np.flatnonzero((line >= 0) & has_url)
     for li, name in enumerate(PRODUCT_LINES):
         for kind in LINE_PAGES:
-            rows = np.flatnonzero((line == li) & has_url & (group == kind))
+            on = rows[(line[rows] == li) & (group[rows] == _GROUPS.index(kind))]
             pages = PAGE_GROUP[(name, kind)]
-            url[rows] = pages[rng.integers(0, len(pages), len(rows))]
+            url[on] = pages[rng.integers(0, len(pages), len(on))]
 
     # Duplicates were drawn apart above; the export repeats the first.
     _, first, inverse = np.unique(ev["id"], return_index=True, return_inverse=True)
