@@ -17,7 +17,7 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from . import breadth, dispositions, engagement, fit, intent, past_opportunities, timing
+from . import breadth, dispositions, engagement, fit, groups, intent, past_opportunities, timing
 from .attributes import PREFIX as ATTRIBUTE_PREFIX
 from .attributes import attribute_features
 from .config import FeatureSettings
@@ -29,7 +29,7 @@ from .snapshots import SCORED, backtest_reserve_days, default_as_of, labels, mak
 
 REGISTRY: list[Feature] = (
     fit.FEATURES + engagement.FEATURES + breadth.FEATURES + intent.FEATURES + timing.FEATURES + past_opportunities.FEATURES
-    + dispositions.FEATURES
+    + dispositions.FEATURES + groups.FEATURES
 )
 FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in REGISTRY}
 KEY_COLUMNS: tuple[str, ...] = ("account_id", "as_of")

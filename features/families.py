@@ -67,6 +67,10 @@ FAMILY_REGISTRY: tuple[Family, ...] = (
            ("opportunities",)),
     Family("dispositions", "Sales' verdicts", "Dispositions",
            "what sales said when the account was handed over: rejected, recycled", ("dispositions",), trial=True),
+    Family("buying_group", "Buying groups: who inside wants what", "Buying groups",
+           "the account's buying groups: how many, the largest one's size, seniority and likeness to won deals' groups",
+           ("activities", "contacts", "opportunities", "opportunity_contacts"), streams=("activities.timestamp",),
+           trial=True),
     Family("attribute", "Your CRM's own fields", "Own fields",
            "the CRM's own account fields the configuration declares", ("accounts",)),
 )

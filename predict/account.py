@@ -76,6 +76,7 @@ class AccountExplanation:
             out.append(f"    {'+' if r['contribution'] > 0 else '-'} {kind}: {printable(r['text'])} ({r['contribution']:+.2f})")
         shares = json.loads(now["family_contributions"])
         out.append("  by family: " + ", ".join(f"{k} {v['share']:.0%}" for k, v in shares.items()))
+        out.extend(group_lines(now.get("buying_groups"), shares.get("buying_group")))
         if now["is_mqa"]:
             return out
         if then["status"] != "scored":
@@ -88,6 +89,24 @@ class AccountExplanation:
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+
+def group_lines(groups_json, family: dict | None = None) -> list[str]:
+    """The account's buying groups as ``mqa explain`` prints them; the first, the strongest, is the one behind the score.
+
+    The strongest group is the one the ``buying_group`` features measure;
+    ``family`` (that family's entry of ``family_contributions``, when the
+    model has it) says how much it moved the score.
+    """
+    groups = json.loads(groups_json) if isinstance(groups_json, str) else []
+    if not groups:
+        return []
+    moved = f" (buying groups {family['log_odds']:+.2f} log-odds)" if family and "log_odds" in family else ""
+    out = [f"  buying groups ({len(groups)}; the score rests on the first{moved}):"]
+    for g in groups:
+        out.append(f"    {g['group']}. {printable(g['summary'])}; furthest step: {g['stage']}, last active "
+                   f"{g['last_activity'][:10]}")
+    return out
 
 
 def explain_account(history: History, bundle: ModelBundle, account: str, as_of: pd.Timestamp,

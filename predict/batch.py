@@ -15,6 +15,10 @@ One row per account:
 - ``reasons``: JSON list of the strongest drivers (see :mod:`mqa.predict.explain`);
 - ``family_contributions``: JSON of each family's log-odds, share, and
   score points (from a typical account's score to this one's);
+- ``buying_groups``: JSON list of the account's buying groups at as-of,
+  strongest first (who researches what, how far they got, which personas of
+  won deals they lack; see :func:`mqa.features.groups.describe`); missing
+  where no one is engaged;
 - ``data_through``: the last engagement event (activity, intent, signal) at
   or before as-of; an as-of far past it scores accounts that only went
   unrecorded (see :func:`freshness`).
@@ -43,7 +47,7 @@ from .explain import contributions, family_contributions, reasons, richer_senten
 
 CHUNK_SIZE = 20_000
 OUTPUT_COLUMNS = ("account_id", "as_of", "model_version", "status", "is_customer", "probability", "lift", "score", "tier",
-                  "is_mqa", "became_mqa", "reasons", "family_contributions", "data_through")
+                  "is_mqa", "became_mqa", "reasons", "family_contributions", "buying_groups", "data_through")
 # How the output's columns read back from CSV (every other column is text).
 NUMBER_COLUMNS = ("probability", "lift", "score")
 FLAG_COLUMNS = ("is_customer", "is_mqa", "became_mqa")
@@ -208,6 +212,7 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
             out.iloc[at, out.columns.get_loc("family_contributions")] = family_contributions(
                 contrib, bundle.features, pred["score"].to_numpy(), base)[1].to_numpy()
             bar.update(len(at))
+    out["buying_groups"] = buying_groups_at(history, as_of, bundle.settings, out["account_id"])
     if previous is not None:
         before = previous.assign(account_id=previous["account_id"].astype("str")).drop_duplicates("account_id")
         was = before.set_index("account_id")["is_mqa"].astype("boolean").reindex(out["account_id"]).fillna(False)
@@ -216,6 +221,17 @@ def predict_history(history: History, bundle: ModelBundle, as_of: pd.Timestamp, 
     else:
         out["became_mqa"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     return out[list(OUTPUT_COLUMNS)]
+
+
+def buying_groups_at(history: History, as_of: pd.Timestamp, settings, accounts: pd.Series) -> pd.Series:
+    """Each account's buying groups at ``as_of`` as JSON (:func:`mqa.features.groups.describe`), aligned with ``accounts``."""
+    from mqa.features.context import Context
+    from mqa.features.groups import describe
+    from mqa.features.snapshots import make_grid
+
+    grid = make_grid(history, pd.DatetimeIndex([as_of]), accounts.to_numpy())
+    said = describe(Context(history, grid, settings))
+    return pd.Series(said.reindex(accounts.to_numpy()).to_numpy(), index=accounts.index, dtype="str")
 
 
 def customers_at(history: History, as_of: pd.Timestamp, accounts: pd.Series) -> pd.Series:

@@ -221,9 +221,10 @@ def render_report(scores: pd.DataFrame, history: History, settings: ReportSettin
         row = listed.loc[a]
         reasons = json.loads(row["reasons"]) if isinstance(row["reasons"], str) else []
         rows[a] = _digest_row(row, info.loc[a], reasons, hrefs.get(a))
+    people = history["contacts"].drop_duplicates("contact_id").set_index("contact_id")
     for a in page_ids:
         files[hrefs[a]] = _account_page(account_tpl, current.loc[a], info.loc[a], facts[a], trends.get(a, []), as_of,
-                                        settings)
+                                        settings, people)
     files["index.html"] = _digest(env, listed, mqa, rows, owners if owner is None else [], owner, as_of, current,
                                   settings, accounts is not None, scores_name)
     summary = pd.DataFrame([rows[a]["summary"] for a in listed.index],
@@ -562,8 +563,45 @@ def _family_rows(row: pd.Series, reasons: list[dict]) -> list[dict]:
     return out
 
 
-def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of, settings: ReportSettings) -> str:
+def buying_groups(value, people: pd.DataFrame | None = None, shown: int = 6) -> list[dict]:
+    """The account's buying groups of the scores' ``buying_groups`` JSON, with their members' names and titles.
+
+    Names come from the contacts table here, in the rep's report only (the
+    scores carry contact ids); at most ``shown`` members each, most senior first.
+    """
+    groups = json.loads(value) if isinstance(value, str) else []
+    for g in groups:
+        members = []
+        for cid in g.get("contacts", [])[:shown]:
+            if people is not None and cid in people.index:
+                c = people.loc[cid]
+                members.append({"name": _text(c.get("name")) or cid, "title": _text(c.get("title")) or ""})
+        g["members"] = members
+        g["more"] = max(len(g.get("contacts", [])) - shown, 0) + int(g.get("unnamed", 0))
+    return groups
+
+
+def group_step(groups: list[dict]) -> str:
+    """The first step aimed at the most advanced group (demo, then pricing, then content; the larger one on a tie)."""
+    if not groups:
+        return ""
+    rank = {"demo": 2, "pricing": 1, "content": 0}
+    best = sorted(groups, key=lambda g: (-rank.get(g["stage"], 0), -g["size"], g["group"]))[0]
+    what = f" on '{best['topic']}'" if best.get("topic") else ""
+    reached = {"demo": "asked for a demo or a trial", "pricing": "looked at pricing",
+               "content": "read the content"}[best["stage"]]
+    lead = best["members"][0]["name"] if best.get("members") else None
+    missing = best.get("missing") or []
+    ask = f"; ask them to bring in {missing[0]}" if missing else ""
+    others = f" ({len(groups) - 1} other group{'s' if len(groups) > 2 else ''} at the account)" if len(groups) > 1 else ""
+    return (f"Aim at the {best['name']}{what}, the furthest along{others}: they {reached}"
+            + (f"; start with {lead}" if lead else "") + ask + ".")
+
+
+def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of, settings: ReportSettings,
+                  people: pd.DataFrame | None = None) -> str:
     scored = row["status"] == SCORED
+    groups = buying_groups(row.get("buying_groups"), people)
     reasons = json.loads(row["reasons"]) if scored and isinstance(row["reasons"], str) else []
     key = hashlib.sha1(str(row["account_id"]).encode()).hexdigest()[:10]
     families = _family_rows(row, reasons) if scored else []
@@ -587,6 +625,8 @@ def _account_page(tpl, row: pd.Series, info: pd.Series, h: Handoff, trend, as_of
         background=background[:3],
         holds_back=back,
         step=first_step(ordered, h),
+        group_step=group_step(groups),
+        groups=groups,
         h=h,
         families=families,
         waterfall_svg=_waterfall_svg(families, key) if families else "",

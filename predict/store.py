@@ -41,8 +41,10 @@ SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 SCORE_DTYPES = {
     "account_id": "str", "as_of": "datetime64[ns, UTC]", "model_version": "str", "status": "str", "is_customer": "boolean",
     "probability": "float64", "lift": "float64", "score": "float64", "tier": "str", "is_mqa": "boolean",
-    "became_mqa": "boolean", "reasons": "str", "family_contributions": "str", "data_through": "datetime64[ns, UTC]",
+    "became_mqa": "boolean", "reasons": "str", "family_contributions": "str", "buying_groups": "str", "data_through": "datetime64[ns, UTC]",
 }
+# Columns an output written before they existed may lack: stored as missing.
+OPTIONAL_COLUMNS = ("buying_groups",)
 RUN_COLUMNS = ("as_of", "model_version", "written_at", "accounts", "scored", "mqas", "new_mqas", "previous_as_of", "source")
 ALERT_COLUMNS = ("account_id", "as_of", "model_version", "channel", "sent_at")
 
@@ -163,10 +165,15 @@ class ScoreStore:
             conditions.append(t.c.model_version == model_version)
         if accounts is not None:
             conditions.append(t.c.account_id.in_([str(a) for a in accounts]))
-        query = t.select().order_by(t.c.as_of, t.c.model_version, t.c.account_id)
-        if conditions:
-            query = query.where(and_(*conditions))
+        from sqlalchemy import select
+
         with self._connect() as conn:
+            # A store written before a column existed reads it as missing.
+            have = self._score_columns(conn)
+            query = select(*[t.c[c] for c in SCORE_DTYPES if c in have]).order_by(t.c.as_of, t.c.model_version,
+                                                                                  t.c.account_id)
+            if conditions:
+                query = query.where(and_(*conditions))
             frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(SCORE_DTYPES))
         return typed_scores(frame)
 
@@ -197,13 +204,13 @@ class ScoreStore:
         StoreError
             The frame is not one run's output, or the database refused the write.
         """
-        lacking = [c for c in SCORE_DTYPES if c not in result.columns]
+        lacking = [c for c in SCORE_DTYPES if c not in result.columns and c not in OPTIONAL_COLUMNS]
         if lacking:
             raise StoreError(f"the scores lack column(s) {', '.join(lacking)}; store the output of 'mqa predict'")
         keys = result[["as_of", "model_version"]].drop_duplicates()
         if len(keys) != 1:
             raise StoreError(f"a run is one as-of date and one model; these scores hold {len(keys)} of them")
-        frame = typed_scores(result[list(SCORE_DTYPES)])
+        frame = typed_scores(result[[c for c in SCORE_DTYPES if c in result.columns]])
         as_of, version = frame["as_of"].iloc[0], str(frame["model_version"].iloc[0])
         scored = frame["status"].eq("scored")
         has_new = frame["became_mqa"].notna().any()
@@ -249,8 +256,18 @@ class ScoreStore:
             raise StoreError(f"{self.where}: holds a table mqa_scores that mqa did not write (no mqa_store table); "
                              "mqa never writes into it: pass another --store")
         self._tables["meta"].metadata.create_all(conn, checkfirst=True)
+        # Columns added since a store was created (buying_groups) are added to it, empty for its earlier runs.
+        for col in self._tables["scores"].columns:
+            if col.name not in self._score_columns(conn):
+                table = f"{self.schema}.mqa_scores" if self.schema else "mqa_scores"
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {col.name} {col.type.compile(conn.dialect)}")
         if "mqa_store" not in names:
             conn.execute(self._tables["meta"].insert(), [{"key": "format", "value": FORMAT_VERSION}])
+
+    def _score_columns(self, conn) -> set[str]:
+        from sqlalchemy import inspect
+
+        return {c["name"] for c in inspect(conn).get_columns("mqa_scores", schema=self.schema)}
 
     def _connect(self):
         return _guarded(self, self.engine.connect)
@@ -339,7 +356,7 @@ def _tables(schema: str | None):
         Column("model_version", String(64), nullable=False), Column("status", String(32), nullable=False),
         Column("is_customer", Boolean), Column("probability", Double), Column("lift", Double), Column("score", Double),
         Column("tier", String(64)), Column("is_mqa", Boolean), Column("became_mqa", Boolean), Column("reasons", Text),
-        Column("family_contributions", Text), Column("data_through", stamp),
+        Column("family_contributions", Text), Column("buying_groups", Text), Column("data_through", stamp),
         PrimaryKeyConstraint("as_of", "model_version", "account_id"),
     )
     Index("mqa_scores_account", scores.c.account_id)
@@ -365,7 +382,8 @@ def typed_scores(frame: pd.DataFrame) -> pd.DataFrame:
     """Output rows with the dtypes :func:`predict_history` gives (whatever a database or file returned)."""
     out = {}
     for col, dtype in SCORE_DTYPES.items():
-        values = frame[col]
+        # Output written before a column existed (buying_groups) reads it as missing.
+        values = frame[col] if col in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
         if dtype.startswith("datetime64"):
             out[col] = _utc(values)
         elif dtype == "boolean":

@@ -49,7 +49,7 @@ def run_frame(as_of: pd.Timestamp, rows: dict) -> pd.DataFrame:
         "probability": [s / 400 for s in score], "lift": [s / 30 for s in score], "score": [float(s) for s in score],
         "tier": ["mqa" if rows[a][1] else "targeted" for a in ids],
         "is_mqa": [rows[a][1] for a in ids], "became_mqa": pd.array([rows[a][2] for a in ids], dtype="boolean"),
-        "reasons": REASON, "family_contributions": "{}", "data_through": as_of,
+        "reasons": REASON, "family_contributions": "{}", "buying_groups": None, "data_through": as_of,
     })
     return frame.astype(SCORE_DTYPES)
 

@@ -219,3 +219,21 @@ def test_scores_round_trip_exactly_through_a_postgresql_table(world, pg_database
     out = tmp_path / "hub.csv"
     assert main(["export", "--store", pg_database, "--format", "hubspot", "--out", str(out), "--as-of", DATES[1]]) == 0
     assert len(pd.read_csv(out)) == len(stored)
+
+
+def test_a_store_written_before_buying_groups_gains_the_column(tmp_path):
+    import sqlalchemy as sa
+
+    path = tmp_path / "old.sqlite"
+    store = open_store(path)
+    store.write_run(run_frame("2026-01-01", {"A": ("scored", 90, True, None)}))
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # the store as an earlier mqa wrote it: no buying_groups column
+        conn.exec_driver_sql("ALTER TABLE mqa_scores DROP COLUMN buying_groups")
+    engine.dispose()
+    old = open_store(path)
+    assert old.scores()["buying_groups"].isna().all() and len(old.scores()) == 1
+    later = run_frame("2026-01-15", {"A": ("scored", 91, True, False)}).assign(buying_groups='[{"group": 1}]')
+    old.write_run(later)
+    both = old.scores()
+    assert both["buying_groups"].isna().tolist() == [True, False] and both["score"].tolist() == [90.0, 91.0]

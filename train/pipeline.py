@@ -261,6 +261,7 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
             "evidence": evaluation["evidence"],
             "labels": evaluation["labels"],
             "family_trials": trials_run,
+            **_group_templates(history, settings, chosen),
             "inputs": feature_inputs(chosen),
             "versions": versions(),
             "feature_count": len(final_enc.features),
@@ -269,6 +270,21 @@ def train_model(history: History, settings: FeatureSettings | None = None, train
         },
     )
     return TrainingRun(bundle, backtest, evaluation, test_rows, importance, search_table, labeled)
+
+
+def _group_templates(history: History, settings: FeatureSettings, chosen: list[str]) -> dict:
+    """The won deals' persona templates for the model report, when the history can feed the buying_group family.
+
+    Left out otherwise, so a history without topics or contact roles trains
+    the same bundle, byte for byte, as before the family existed.
+    """
+    from mqa.features.groups import FEATURES, template_summary
+    from mqa.features.inputs import lacking_inputs, provided_inputs
+
+    provided = provided_inputs(history)
+    if all(lacking_inputs(f.sources, provided) for f in FEATURES):
+        return {}
+    return {"buying_groups": template_summary(history, settings)}
 
 
 def _learnable(backtest: Backtest, masks: dict, y: np.ndarray, settings: FeatureSettings, notes: list[str]) -> Backtest:

@@ -52,6 +52,13 @@ Tiers: {% for name, low in tiers %}{{ name }} from {{ low|round(0)|int }}{% if n
 The probability is calibrated ({{ calibration }}, fitted on the backtest's out-of-fold predictions): of 100 accounts at 20%, about 20 open an opportunity within {{ horizon }} days.</p>
 {% for n in notes %}<p class="muted">Note: {{ n }}.</p>{% endfor %}
 {% for line in trials %}<p>Family on trial: {{ line }}.</p>{% endfor %}
+{% if groups and groups.templates %}
+<h2>Buying groups of won deals</h2>
+{% for t in groups.templates %}<p>{{ t.sentence|capitalize }}.</p>{% endfor %}
+<table><tr><th>template</th><th>persona</th><th>share of won deals' groups</th><th>share of non-converting accounts' largest groups</th><th>median number</th></tr>
+{% for t in groups.templates %}{% for p in t.personas %}<tr><td>{{ t.topic or "all topics" }}</td><td>{{ p.persona }}</td><td>{{ pct(p.won_share) }}</td><td>{{ pct(p.other_share) }}</td><td>{{ p.median }}</td></tr>{% endfor %}{% endfor %}</table>
+<p class="muted">A won deal's group: the people engaged in the 90 days before the opportunity was created, grouped by topic and timing, and the contacts the opportunity names (opportunity_contacts); {{ "{:,}".format(groups.won) }} won deals. The baseline: the largest group of accounts that never opened an opportunity ({{ "{:,}".format(groups.baseline_groups) }} account-dates). The buying_group features measure each group against the personas named on won opportunities up to its date.</p>
+{% endif %}
 
 <h2>Rolling-origin backtest</h2>
 <table><tr><th>fold</th><th>trained on as-of up to</th><th>training rows</th><th>test from</th><th>test to</th><th>rows</th><th>positives (accounts)</th><th>ROC-AUC</th><th>PR-AUC</th><th>early-stopping block's model</th></tr>
@@ -191,6 +198,7 @@ def render(run: TrainingRun, train_settings) -> str:
         baselines=ev["baselines"].to_dict(orient="records"), verdict=ev["verdict"], evidence=ev["evidence"],
         labels=ev["labels"], leaks=ev["leaks"], notes=ev["notes"], draws=train_settings.bootstrap,
         trials=family_trial_lines(t.get("family_trials", [])),
+        groups=t.get("buying_groups"),
         rules_why="; ".join(ev["missing_inputs"].values()) or "their features were not built",
         rules=run.evaluation["rules"].to_dict(orient="records"), rule_settings=train_settings.rules,
         cutoffs=run.evaluation["cutoffs"].to_dict(orient="records"), choice=run.evaluation["cutoff_choice"],
