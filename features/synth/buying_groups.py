@@ -44,7 +44,7 @@ def check_params(g: BuyingGroupParams) -> None:
         ``offset_max_weeks`` below 1 or ``min_employees`` below 0.
     """
     problems = [f"{name} must be in 0..1; got {getattr(g, name)!r}"
-                for name in ("parallel_share", "topical_share", "topic_column_share", "contact_roles_share",
+                for name in ("parallel_share", "topical_share", "entry_topical_share", "topic_column_share", "contact_roles_share",
                              "role_missing_share", "noise_share") if not 0 <= getattr(g, name) <= 1]
     if not 1 <= g.extra_max <= len(PRODUCT_LINES) - 1:
         problems.append(f"extra_max must be in 1..{len(PRODUCT_LINES) - 1} (each sibling evaluates another of the "
@@ -100,7 +100,15 @@ def topical_activities(rng, ev, cycles: Cycles, committees, pt, g: BuyingGroupPa
     # A url of a kind no line has (a careers page, the app) keeps the row generic.
     line_kind = np.isin(group, _LINE_GROUPS)
     cyc_line = np.where(ev["cycle"] >= 0, cycles.line[np.maximum(ev["cycle"], 0)], -1)
-    line = np.where((cyc_line >= 0) & (~has_url | line_kind) & (rng.random(n) < g.topical_share), cyc_line, -1)
+    can = (cyc_line >= 0) & (~has_url | line_kind)
+    line = np.where(can & (rng.random(n) < g.topical_share), cyc_line, -1)
+    # A member identifies themselves on their line's content (its gated guide, its webinar), mostly.
+    mine = np.flatnonzero((ev["cycle"] >= 0) & (ev["person"] >= 0))
+    mine = mine[np.lexsort((ev["t"][mine], ev["person"][mine], ev["cycle"][mine]))]
+    key = ev["cycle"][mine] * (int(ev["person"].max()) + 1) + ev["person"][mine]
+    entry = mine[np.r_[True, key[1:] != key[:-1]]] if len(mine) else mine
+    entry = entry[can[entry] & (rng.random(len(entry)) < g.entry_topical_share)]
+    line[entry] = cyc_line[entry]
 
     person = ev["person"]
     on_committee = np.zeros(len(pt["acct"]), dtype=bool)

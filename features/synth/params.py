@@ -163,6 +163,8 @@ class BuyingGroupParams:
     extra_max: int = 2              # such a cycle gets U{1, ..., extra_max} siblings, each on another line
     offset_max_weeks: int = 8       # a sibling starts U{1, ..., this} weeks after the first cycle, while it runs
     topical_share: float = 0.7      # share of a committee member's activities about their cycle's line
+    entry_topical_share: float = 0.9  # chance a member's first activity in the cycle (how they identify
+                                      # themselves: the line's gated guide, its webinar) is about the line
     topic_column_share: float = 0.5  # share of those whose topic column is filled (the rest: only the url says it)
     contact_roles_share: float = 0.85  # share of converting cycles' opportunities whose committee gets contact roles
     role_missing_share: float = 0.05  # share of contact-role rows whose role is left empty
