@@ -89,22 +89,29 @@ def detection(history, truth: pd.DataFrame, settings) -> dict:
 
 
 def backtest(history, settings, train) -> dict:
-    """ROC-AUC and precision at the seed rules' volume, with the buying_group family forced in and without it."""
+    """ROC-AUC and precision at the seed rules' volume: buying_group forced in, left out, and on trial (the default).
+
+    Every other family is as the settings say (dispositions on trial in all three).
+    """
     from mqa.train.pipeline import train_model
 
+    others = tuple(f for f in train.trial_families if f != "buying_group")
+    runs = (("with buying_group", train.families, others),
+            ("without", tuple(f for f in train.families if f != "buying_group"), others),
+            ("on trial (default)", train.families, tuple(dict.fromkeys(others + ("buying_group",)))))
     out = {}
-    for name, families, trials in (("with buying_group", train.families, ()),
-                                   ("without", tuple(f for f in train.families if f != "buying_group"),
-                                    tuple(f for f in train.trial_families if f != "buying_group"))):
+    for name, families, trials in runs:
         t0 = time.perf_counter()
         run = train_model(history, settings=settings, train=dataclasses.replace(train, families=families,
                                                                                 trial_families=trials), seed=0)
         m = run.evaluation["test"]
         rules = run.evaluation["rules"]
+        tried = [t for t in run.bundle.training.get("family_trials", []) if t["family"] == "buying_group"]
         out[name] = {"roc_auc": m["roc_auc"], "low": m["roc_auc_low"], "high": m["roc_auc_high"],
+                     "precision": m.get("mqa_precision"),
                      "rules": rules[["rule", "flagged", "rule_precision", "model_precision"]].to_dict(orient="records"),
                      "kept": [f for f in run.bundle.features if f.startswith("buying_group__")],
-                     "seconds": time.perf_counter() - t0}
+                     "trial": tried[0] if tried else None, "seconds": time.perf_counter() - t0}
     return out
 
 
@@ -142,8 +149,11 @@ def main(argv=None) -> int:
     for name, r in b.items():
         rules = "; ".join(f"{x['rule']}: {x['flagged']:,} flagged, rule {x['rule_precision']:.1%}, model "
                           f"{x['model_precision']:.1%}" for x in r["rules"])
+        trial = r["trial"]
+        said = (f"; trial: {trial['roc_auc_with']:.4f} with, {trial['roc_auc_without']:.4f} without ({trial['gain']:+.4f}),"
+                f" {'kept' if trial['kept'] else 'left out'}") if trial else ""
         print(f"backtest {name}: ROC-AUC {r['roc_auc']:.3f} [{r['low']:.3f} to {r['high']:.3f}]; {rules} "
-              f"({len(r['kept'])} buying_group features; {r['seconds']:.0f} s)")
+              f"({len(r['kept'])} buying_group features{said}; {r['seconds']:.0f} s)")
     return 0
 
 
