@@ -53,6 +53,7 @@ from .wording import Template
 
 WINDOW_DAYS = 90
 JOIN_DAYS = 30
+TOPIC_DAYS = 180
 PASSIVE_TYPES = ("email_open",)
 STAGES = ("content", "pricing", "demo")
 _STAGE_OF_TYPE = {"pricing_page_visit": 1, "demo_request": 2, "trial_signup": 2}
@@ -119,6 +120,10 @@ class Members:
     person: np.ndarray
     topic: np.ndarray
     stage: np.ndarray
+    active: np.ndarray  # makes a member (anything but a newsletter open); every topical row says what they research
+
+    def subset(self, mask: np.ndarray) -> "Members":
+        return Members(self.ev.subset(mask), self.person[mask], self.topic[mask], self.stage[mask], self.active[mask])
 
 
 def _members(ctx: Context, vocab: Vocab) -> Members:
@@ -131,8 +136,9 @@ def _members(ctx: Context, vocab: Vocab) -> Members:
     stage = np.zeros(len(ev), dtype=np.int64)
     for kind, level in _STAGE_OF_TYPE.items():
         stage[type_name == kind] = level
-    keep = (codes.person >= 0) & ~np.isin(type_name, PASSIVE_TYPES)
-    return Members(ev.subset(keep), codes.person[keep], topic[keep], stage[keep])
+    keep = codes.person >= 0
+    active = ~np.isin(type_name, PASSIVE_TYPES)
+    return Members(ev.subset(keep), codes.person[keep], topic[keep], stage[keep], active[keep])
 
 
 def _people(ctx: Context, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +153,7 @@ def _people(ctx: Context, vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
     return dept, sen
 
 
-def assign(cell, person, t, topic, stage) -> pd.DataFrame:
+def assign(cell, person, t, topic, stage, interest: pd.DataFrame | None = None) -> pd.DataFrame:
     """Group the people of each cell (an account at a date, or an opportunity) by topic, then by time.
 
     Parameters
@@ -163,6 +169,11 @@ def assign(cell, person, t, topic, stage) -> pd.DataFrame:
         topic code of the person's group, -1 for the group without a topic),
         ``n`` (activities), ``last`` (ns), ``stage`` (their most advanced);
         sorted by cell then person.
+
+    A person's topic is the one most of their topical activities carry:
+    those of ``interest`` (``cell``, ``person``, ``topic``, one row per
+    topical activity, over a longer memory) when given, else the topical
+    ones among the activities.
     """
     df = pd.DataFrame({"cell": np.asarray(cell, np.int64), "person": np.asarray(person, np.int64),
                        "t": np.asarray(t, np.int64), "topic": np.asarray(topic, np.int64),
@@ -172,7 +183,7 @@ def assign(cell, person, t, topic, stage) -> pd.DataFrame:
     df["tf"] = df["t"].astype(float)
     per = df.groupby(["cell", "person"], sort=True).agg(n=("t", "size"), last=("t", "max"), mean=("tf", "mean"),
                                                         stage=("stage", "max")).reset_index()
-    topical = df[df["topic"] >= 0]
+    topical = df[df["topic"] >= 0] if interest is None else interest[interest["topic"] >= 0]
     counts = topical.groupby(["cell", "person", "topic"], sort=True).size().rename("c").reset_index()
     counts = counts.sort_values(["cell", "person", "c", "topic"], ascending=[True, True, False, True], kind="stable")
     top = counts.drop_duplicates(["cell", "person"])[["cell", "person", "topic"]]
@@ -234,6 +245,7 @@ def won_groups(ctx: Context, vocab: Vocab, members: Members | None = None) -> Wo
     features use :func:`named_groups`, which needs no activities.
     """
     members = members or _members(ctx, vocab)
+    members = members.subset(members.active)
     dept, sen = _people(ctx, vocab)
     opp = _won_opportunities(ctx)
     oev = events(ctx.grid, opp["account_id"], opp["created_at"])
@@ -356,9 +368,15 @@ class Groups:
 def detect(ctx: Context) -> Groups:
     """The buying groups of every account at every as-of date of ``ctx``'s grid."""
     vocab = _vocab(ctx)
-    members = _members(ctx, vocab)
+    everyone = _members(ctx, vocab)
+    # What a person researches is read over a longer memory, and from every topical row (a newsletter
+    # about a product line too), than who is engaged now.
+    topical = everyone.subset(everyone.topic >= 0)
+    t_rep, t_cell = _expand(ctx.grid, topical.ev, TOPIC_DAYS)
+    interest = pd.DataFrame({"cell": t_cell, "person": topical.person[t_rep], "topic": topical.topic[t_rep]})
+    members = everyone.subset(everyone.active)
     rep, cell = _expand(ctx.grid, members.ev, WINDOW_DAYS)
-    per = assign(cell, members.person[rep], members.ev.t[rep], members.topic[rep], members.stage[rep])
+    per = assign(cell, members.person[rep], members.ev.t[rep], members.topic[rep], members.stage[rep], interest)
     dept, sen = _people(ctx, vocab)
     p = per["person"].to_numpy()
     pd_ = np.where(p < len(dept), dept[np.minimum(p, max(len(dept) - 1, 0))] if len(dept) else -1, -1)

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="DATE", help="first day of the history (default: 2024-07-01)")
     p.add_argument("--end", metavar="DATE", help="last day of the history (default: 2026-06-30)")
     p.add_argument("--overwrite", action="store_true", help="replace the table files already in DIR (in a database: the contract's tables, nothing else)")
+    p.add_argument("--buying-groups", action="store_true",
+                   help="large accounts run several buying groups at once, each on its own product line: activities get a "
+                   "topic column and the history an opportunity_contacts table (off: the default history, unchanged)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(
@@ -310,11 +313,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from mqa.features.files import write_history
     from mqa.features.sql import is_url
 
-    kwargs = {}
+    kwargs: dict = {}
     if args.start:
         kwargs["start"] = args.start
     if args.end:
         kwargs["end"] = args.end
+    if args.buying_groups:
+        kwargs["params"] = synth.SynthParams(buying_groups=synth.BuyingGroupParams(enabled=True))
     t0 = time.perf_counter()
     try:
         tables = synth.generate_history(n_accounts=args.accounts, seed=args.seed, **kwargs)
@@ -339,9 +344,24 @@ def cmd_synth(args: argparse.Namespace) -> int:
         where, rows = args.out, [(path.name, len(tables[path.name.split(".")[0]])) for path in paths]
     seconds = time.perf_counter() - t0
     print(f"Wrote a synthetic CRM history of {args.accounts:,} accounts (seed {args.seed}) to {where} in {seconds:.1f} s:")
+    width = max([24] + [len(name) + 2 for name, _ in rows])
     for name, count in rows:
-        print(f"  {name:<24}{count:>12,} rows")
+        print(f"  {name:<{width}}{count:>12,} rows")
+    if args.buying_groups:
+        print(f"Each product line's pages lie under its own url path; to read them as topics, put this line under "
+              f"[topics] in your configuration: {_url_prefixes_line()}")
     return 0
+
+
+def _url_prefixes_line() -> str:
+    """``url_prefixes = {...}``: the synthetic product lines' url path prefixes and their topics, as one TOML line."""
+    import json
+
+    from mqa.features.synth import PRODUCT_LINE_PREFIXES
+
+    # A JSON string is a TOML basic string for these plain ASCII values.
+    pairs = ", ".join(f"{json.dumps(prefix)} = {json.dumps(topic)}" for prefix, topic in PRODUCT_LINE_PREFIXES.items())
+    return f"url_prefixes = {{ {pairs} }}"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

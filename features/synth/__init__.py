@@ -2,8 +2,9 @@
 
 :func:`generate_history` plays out two years of a B2B vendor's market week by
 week and writes down what a CRM, a marketing automation platform, an intent
-provider and a reverse-IP tool would have recorded of it, in the seven tables of
-``DATA_CONTRACT.md`` (sales' dispositions of the accounts handed to them among them).
+provider and a reverse-IP tool would have recorded of it, in seven of the tables of
+``DATA_CONTRACT.md`` (sales' dispositions of the accounts handed to them among them;
+eight, ``opportunity_contacts`` too, with buying groups).
 
 What drives pipeline is hidden, as it is in real data. Each account has a
 latent fit to the ideal customer profile (industry, size, installed
@@ -25,6 +26,22 @@ data is messy in the ways real exports are (unnormalised domains, contacts
 without accounts, activities known only by an email address, duplicate ids,
 unknown activity types).
 
+Buying groups are off by default. With ``SynthParams(buying_groups=
+BuyingGroupParams(enabled=True))`` (``mqa synth --buying-groups``), every
+new-business cycle evaluates one of three product lines
+(:data:`PRODUCT_LINES`), and at large accounts some cycles get one or two
+sibling cycles on the other lines: other teams, each with its own committee,
+pace and outcome, and its own opportunity when it converts. Most of a
+committee member's activities are about their line: on the line's pages,
+whose path prefixes :data:`PRODUCT_LINE_PREFIXES` names, and for some rows in
+a new ``activities.topic`` column. Converting cycles' opportunities list
+their committee in an ``opportunity_contacts`` table, with Salesforce's
+contact roles. ``generate_history(..., with_truth=True)`` also returns who
+was on which cycle, the truth a buying-group detector is measured against
+(:func:`simultaneous_groups` counts the groups an account ran at once). Those
+draws come from a random stream of their own; off, not one draw or byte of
+the default history changes.
+
 Everything is vectorised over accounts, people and events; the only loops run
 over weeks and over small fixed vocabularies. One seeded
 ``numpy.random.Generator`` drives every draw, so the same arguments give the
@@ -36,13 +53,15 @@ market: cycles, opportunities, customers), ``people`` and ``engagement`` (who
 leaves which trace), ``artefacts`` (what trackers make of it), ``intent``, ``tables`` (the
 export) and ``dispositions`` (sales' verdicts, on a random stream of their own); ``params`` names the weekly run's constants
 (:class:`SynthParams`), ``deals`` sizes and times opportunities, and ``vocab``,
-``draws`` and ``columns`` hold the data and helpers the stages share. Only the names below are public.
+``draws`` and ``columns`` hold the data and helpers the stages share, and ``buying_groups``
+what parallel buying groups leave in the tables (their truth included). Only the names below are public.
 """
 
 from ..contract import ACTIVITY_TYPES, DEPARTMENTS, SENIORITIES, SIGNAL_TYPES
+from .buying_groups import simultaneous_groups
 from .generate import generate_history
 from .grid import DEFAULT_END, DEFAULT_START
-from .params import SynthParams
+from .params import BuyingGroupParams, SynthParams
 from .vocab import (
     FREE_MAIL_DOMAINS,
     ICP_EMPLOYEES,
@@ -50,6 +69,8 @@ from .vocab import (
     ICP_TECHNOLOGIES,
     INDUSTRIES,
     OWNERS,
+    PRODUCT_LINE_PREFIXES,
+    PRODUCT_LINES,
     RELEVANT_TOPICS,
     TECHNOLOGIES,
     UNKNOWN_ACTIVITY_TYPES,
@@ -59,6 +80,7 @@ from .vocab import (
 
 __all__ = [
     "ACTIVITY_TYPES", "DEFAULT_END", "DEFAULT_START", "DEPARTMENTS", "FREE_MAIL_DOMAINS", "ICP_EMPLOYEES",
-    "ICP_INDUSTRIES", "ICP_TECHNOLOGIES", "INDUSTRIES", "OWNERS", "RELEVANT_TOPICS", "SENIORITIES", "SIGNAL_TYPES",
-    "TECHNOLOGIES", "UNKNOWN_ACTIVITY_TYPES", "UNRELATED_TOPICS", "VENDOR_SITE", "SynthParams", "generate_history",
+    "ICP_INDUSTRIES", "ICP_TECHNOLOGIES", "INDUSTRIES", "OWNERS", "PRODUCT_LINES", "PRODUCT_LINE_PREFIXES",
+    "RELEVANT_TOPICS", "SENIORITIES", "SIGNAL_TYPES", "TECHNOLOGIES", "UNKNOWN_ACTIVITY_TYPES", "UNRELATED_TOPICS",
+    "VENDOR_SITE", "BuyingGroupParams", "SynthParams", "generate_history", "simultaneous_groups",
 ]

@@ -9,7 +9,9 @@ from .accounts import Accounts
 from .grid import Grid
 from .params import DealParams
 
-OPP_FIELDS = ("acct", "created", "closed", "won", "kind", "amount")
+# ``cycle``: the buying cycle an opportunity came from (its index in the
+# run's cycles), -1 for none (sales outreach, renewals, deals before the run).
+OPP_FIELDS = ("acct", "created", "closed", "won", "kind", "amount", "cycle")
 # Codes of the opportunity types, indexes into the contract's vocabulary.
 NEW_BUSINESS, EXPANSION, RENEWAL = (OPPORTUNITY_TYPES.index(t) for t in ("new_business", "expansion", "renewal"))
 
@@ -26,7 +28,7 @@ def close_weeks(rng, n, p: DealParams):
                    p.close_min_weeks, p.close_max_weeks)
 
 
-def open_opportunities(rng, grid: Grid, p: DealParams, idx, week, kind, won, close_w, amount) -> dict:
+def open_opportunities(rng, grid: Grid, p: DealParams, idx, week, kind, won, close_w, amount, cycle=None) -> dict:
     """Opportunities of accounts ``idx`` opened in simulated ``week`` and decided ``close_w`` weeks later.
 
     Parameters
@@ -44,6 +46,8 @@ def open_opportunities(rng, grid: Grid, p: DealParams, idx, week, kind, won, clo
     close_w : ndarray of float, shape (k,)
         Weeks to the decision; it lands up to ``p.close_jitter_days`` later.
     amount : ndarray of float, shape (k,)
+    cycle : ndarray of int, shape (k,), optional
+        The cycle each comes from; default -1 (none).
 
     Returns
     -------
@@ -53,7 +57,9 @@ def open_opportunities(rng, grid: Grid, p: DealParams, idx, week, kind, won, clo
     """
     created = grid.week_day(week) + rng.random(len(idx)) * 7
     closed = created + close_w * 7 + rng.random(len(idx)) * p.close_jitter_days
-    return dict(acct=idx, created=created, closed=closed, won=won, kind=np.full(len(idx), kind), amount=amount)
+    cycle = np.full(len(idx), -1, dtype=np.int64) if cycle is None else np.asarray(cycle, dtype=np.int64)
+    return dict(acct=idx, created=created, closed=closed, won=won, kind=np.full(len(idx), kind), amount=amount,
+                cycle=cycle)
 
 
 def add_prior_deals(rng, acc: Accounts, opp, p: DealParams):
@@ -63,5 +69,6 @@ def add_prior_deals(rng, acc: Accounts, opp, p: DealParams):
     closed = acc.customer_since[idx]
     created = np.maximum(closed - p.prior_open_days - rng.random(k) * p.prior_open_spread_days, acc.created[idx] + 1)
     prior = dict(acct=idx, created=created, closed=closed, won=np.ones(k, dtype=bool),
-                 kind=np.full(k, NEW_BUSINESS), amount=deal_size(rng, acc.employees[idx], k, p))
+                 kind=np.full(k, NEW_BUSINESS), amount=deal_size(rng, acc.employees[idx], k, p),
+                 cycle=np.full(k, -1, dtype=np.int64))
     return {f: np.concatenate([prior[f], opp[f]]) for f in OPP_FIELDS}

@@ -25,16 +25,21 @@ from .vocab import (
     W_SENIOR_LATE,
 )
 
-EVENT_FIELDS = ("acct", "person", "t", "type", "page", "linked")
+EVENT_FIELDS = ("acct", "person", "t", "type", "page", "linked", "cycle")
 
 
-def event_block(acct, person, t, types, page=None, linked=None):
-    """One block of activity rows. ``page``: forced page group (-1 none); ``linked``: account_id known."""
+def event_block(acct, person, t, types, page=None, linked=None, cycle=None):
+    """One block of activity rows.
+
+    ``page``: forced page group (-1 none); ``linked``: account_id known;
+    ``cycle``: the buying cycle the row is part of (-1 none).
+    """
     k = len(t)
     return dict(acct=np.asarray(acct, dtype=np.int64), person=np.asarray(person, dtype=np.int64), t=t,
                 type=np.asarray(types, dtype=np.int64),
                 page=np.full(k, -1, dtype=np.int64) if page is None else page,
-                linked=np.zeros(k, dtype=bool) if linked is None else linked)
+                linked=np.zeros(k, dtype=bool) if linked is None else linked,
+                cycle=np.full(k, -1, dtype=np.int64) if cycle is None else np.asarray(cycle, dtype=np.int64))
 
 
 def types_by_stage(rng, stage, early, late, levels=8):
@@ -50,7 +55,12 @@ def types_by_stage(rng, stage, early, late, levels=8):
 
 
 def cycle_activity(rng, acc: Accounts, cycles: Cycles, grid: Grid, people: People):
-    """The committees' engagement through each cycle, plus anonymous visits from their offices."""
+    """The committees' engagement through each cycle, plus anonymous visits from their offices.
+
+    Returns the event blocks and the committees: one entry per member,
+    ``cycle`` (index into ``cycles``), ``person`` (index into ``people``) and
+    ``senior`` (the member is the cycle's VP or C-level).
+    """
     cyc, rank = segments(cycles.size)
     k = len(cyc)
     size = cycles.size[cyc]
@@ -104,7 +114,7 @@ def cycle_activity(rng, acc: Accounts, cycles: Cycles, grid: Grid, people: Peopl
     sr = senior_row & ~exp_row
     types[sr] = types_by_stage(rng, st[sr], W_SENIOR_EARLY, W_SENIOR_LATE)
     types[exp_row] = types_by_stage(rng, st[exp_row], W_EXPANSION, W_EXPANSION)
-    blocks = [event_block(acct[m], person[m], t, types, linked=rng.random(len(row)) < 0.3)]
+    blocks = [event_block(acct[m], person[m], t, types, linked=rng.random(len(row)) < 0.3, cycle=cyc[m])]
 
     # Anonymous traffic from the buying offices, resolved by reverse IP. The
     # research starts weeks before anyone fills in a form.
@@ -118,8 +128,8 @@ def cycle_activity(rng, acc: Accounts, cycles: Cycles, grid: Grid, people: Peopl
     t = times_in_weeks(rng, grid.week_day(cycles.start_w[c] + week[row]))
     page = np.where(rng.random(len(row)) < 0.08 + 0.3 * stage[row], FORCED_PAGES.index("pricing"), -1)
     blocks.append(event_block(cycles.acct[c], np.full(len(row), -1), t, np.full(len(row), TYPE_CODE["web_visit"]), page,
-                          np.ones(len(row), dtype=bool)))
-    return blocks
+                          np.ones(len(row), dtype=bool), c))
+    return blocks, dict(cycle=cyc, person=person, senior=is_senior)
 
 
 def curious_activity(rng, acc: Accounts, grid: Grid, people: People):
@@ -302,11 +312,12 @@ def simulate_activities(rng, acc: Accounts, cycles: Cycles, customers, grid: Gri
     """Every engagement event of the history, and everyone behind them.
 
     Returns the events (parallel arrays, inside the history and after their
-    account's creation) and the people table.
+    account's creation), the people table and the committees (see
+    :func:`cycle_activity`).
     """
     people = People()
     baseline_people(rng, acc, grid, people)
-    blocks = cycle_activity(rng, acc, cycles, grid, people)
+    blocks, committees = cycle_activity(rng, acc, cycles, grid, people)
     blocks += curious_activity(rng, acc, grid, people)
     blocks += conference_activity(rng, acc, grid, people)
     blocks += partner_activity(rng, acc, grid, people)
@@ -331,4 +342,4 @@ def simulate_activities(rng, acc: Accounts, cycles: Cycles, customers, grid: Gri
     # to match them by their email's domain, so only where the CRM has one.
     has_domain = ~acc.domain_missing[np.maximum(pt["acct"], 0)]
     pt["account_known"] = (pt["acct"] >= 0) & ((rng.random(people.n) >= 0.10) | pt["free_mail"] | ~has_domain)
-    return ev, pt
+    return ev, pt, committees

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 import pandas as pd
 
 from .accounts import make_accounts
 from .artefacts import finish_activities
+from .buying_groups import check_params, opportunity_contacts_frame, topical_activities, truth_frame
 from .columns import id_strings, str_column
 from .dispositions import dispositions_frame
 from .draws import pick, random_id_values
@@ -28,9 +31,24 @@ from .tables import (
 from .vocab import OWNERS
 
 
+@overload
 def generate_history(
-    n_accounts: int = 2000, seed: int = 0, start=DEFAULT_START, end=DEFAULT_END, *, params: SynthParams | None = None
-) -> dict[str, pd.DataFrame]:
+    n_accounts: int = ..., seed: int = ..., start=..., end=..., *, params: SynthParams | None = ...,
+    with_truth: Literal[False] = ...,
+) -> dict[str, pd.DataFrame]: ...
+
+
+@overload
+def generate_history(
+    n_accounts: int = ..., seed: int = ..., start=..., end=..., *, params: SynthParams | None = ...,
+    with_truth: Literal[True],
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]: ...
+
+
+def generate_history(
+    n_accounts: int = 2000, seed: int = 0, start=DEFAULT_START, end=DEFAULT_END, *, params: SynthParams | None = None,
+    with_truth: bool = False,
+) -> dict[str, pd.DataFrame] | tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Generate a synthetic CRM history in the shape of ``DATA_CONTRACT.md``.
 
     Parameters
@@ -51,15 +69,24 @@ def generate_history(
         customers and open pipeline.
     params : SynthParams, optional
         The constants of the weekly market run; default ``SynthParams()``,
-        the market the project's tests and figures are measured on.
+        the market the project's tests and figures are measured on. With
+        ``params.buying_groups.enabled``, large accounts run parallel buying
+        groups on different product lines
+        (:mod:`~mqa.features.synth.buying_groups`): activities get a
+        ``topic`` column and the tables an ``opportunity_contacts`` table.
+        Those draws come from a stream of their own, but the cycles they add
+        move every table.
+    with_truth : bool, default False
+        Also return who belonged to which buying cycle.
 
     Returns
     -------
-    dict of str to pandas.DataFrame
+    tables : dict of str to pandas.DataFrame
         ``accounts``, ``contacts``, ``activities``, ``intent``, ``signals``,
         ``opportunities`` and ``dispositions`` (sales' verdicts on the
-        accounts handed over, :mod:`~mqa.features.synth.dispositions`), with
-        exactly the contract's columns. Ids and text are
+        accounts handed over, :mod:`~mqa.features.synth.dispositions`), and
+        with buying groups ``opportunity_contacts`` (before
+        ``dispositions``), with exactly the contract's columns. Ids and text are
         ``str`` columns with missing values for empty cells, timestamps are
         ``datetime64[ns, UTC]``, ``employees`` and intent ``score`` are
         ``int64``, ``annual_revenue``, ``minutes`` and ``amount`` are
@@ -67,13 +94,24 @@ def generate_history(
         ``boolean`` (NA while the opportunity is open). Rows are ordered by
         id (accounts, contacts), by time then id (activities, opportunities)
         or by date (intent, signals), with a fresh ``RangeIndex``.
+    truth : pandas.DataFrame
+        Only with ``with_truth``: one row per committee member of every
+        cycle, new business and expansion, run-in included: ``account_id``,
+        ``person`` (the contact id of a CRM contact, else the email: the key
+        activities name the person by), ``contact_id``, ``email``, ``group``
+        (the cycle, an int unique in the history), ``topic`` (its product
+        line; missing without buying groups and for expansion cycles),
+        ``start``, ``end`` (UTC, the committee's active weeks
+        ``[start, end)``) and ``converts``. Asking for it draws nothing: the
+        tables are the same either way.
 
     Raises
     ------
     ValueError
         ``n_accounts`` is not a positive integer, ``seed`` is not a
-        non-negative integer, or ``start``/``end`` are not dates at least 28
-        days apart.
+        non-negative integer, ``start``/``end`` are not dates at least 28
+        days apart, or buying groups are on with constants the run cannot
+        play.
     """
     if isinstance(n_accounts, bool) or not isinstance(n_accounts, (int, np.integer)) or n_accounts < 1:
         raise ValueError(f"n_accounts must be a positive integer; got {n_accounts!r}")
@@ -82,26 +120,36 @@ def generate_history(
     params = SynthParams() if params is None else params
     if not isinstance(params, SynthParams):
         raise ValueError(f"params must be a SynthParams; got {type(params).__name__}")
+    groups = params.buying_groups
+    if groups.enabled:
+        check_params(groups)
     grid = make_grid(start, end, params.run_in_weeks)
     rng = np.random.default_rng(int(seed))
+    # Buying groups draw from a stream of their own, and only when on: off,
+    # the run makes exactly the draws it made before they existed.
+    groups_rng = np.random.default_rng([int(seed), 0xB6]) if groups.enabled else None
 
     acc = make_accounts(rng, int(n_accounts), grid)
     events = latent_events(rng, acc, grid)
-    cycles, opp, customers, limits = simulate_pipeline(rng, acc, events, grid, params)
-    ev, pt = simulate_activities(rng, acc, cycles, customers, grid)
+    cycles, opp, customers, limits = simulate_pipeline(rng, acc, events, grid, params, groups_rng)
+    ev, pt, committees = simulate_activities(rng, acc, cycles, customers, grid)
     ev = finish_activities(rng, ev, pt)
+    if groups_rng is not None:
+        ev = topical_activities(groups_rng, ev, cycles, committees, pt, groups)
 
     ident = person_identity(rng, acc, pt)
     contact_values = random_id_values(rng, len(pt["acct"]), 10)
     contact_ids = id_strings("C", contact_values, 10)
-    tables = {
-        "accounts": accounts_frame(rng, acc, grid),
-        "contacts": contacts_frame(rng, acc, pt, ident, contact_ids, contact_values, grid),
-        "activities": activities_frame(acc, ev, ident[1], contact_ids, grid),
-        "intent": intent_frame(rng, acc, intent_rows(rng, acc, cycles, grid), grid),
-        "signals": signals_frame(rng, acc, signal_rows(rng, acc, events, limits, grid), grid),
-        "opportunities": opportunities_frame(rng, acc, opp, grid),
-    }
+    # One table after the other, in this order: the main stream's draws follow it.
+    tables = {"accounts": accounts_frame(rng, acc, grid)}
+    tables["contacts"] = contacts_frame(rng, acc, pt, ident, contact_ids, contact_values, grid)
+    tables["activities"] = activities_frame(acc, ev, ident[1], contact_ids, grid, topics=groups.enabled)
+    tables["intent"] = intent_frame(rng, acc, intent_rows(rng, acc, cycles, grid), grid)
+    tables["signals"] = signals_frame(rng, acc, signal_rows(rng, acc, events, limits, grid), grid)
+    tables["opportunities"], opp_cycle = opportunities_frame(rng, acc, opp, grid)
+    if groups_rng is not None:
+        tables["opportunity_contacts"] = opportunity_contacts_frame(groups_rng, committees, pt, tables["opportunities"],
+                                                                    opp_cycle, contact_ids, groups)
     # Owners come from a stream of their own, so adding them changed no other
     # table (nor any model trained on the same seed).
     owner_rng = np.random.default_rng([int(seed), 0x0A11])
@@ -109,4 +157,6 @@ def generate_history(
     # Dispositions too: a stream of their own leaves every other table as it was.
     owners = tables["accounts"].set_index("account_id")["owner"]
     tables["dispositions"] = dispositions_frame(np.random.default_rng([int(seed), 0xD15]), acc, cycles, grid, owners)
+    if with_truth:
+        return tables, truth_frame(acc, cycles, committees, pt, ident[1], contact_ids, grid)
     return tables

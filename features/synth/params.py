@@ -144,6 +144,34 @@ class DealParams:
 
 
 @dataclass(frozen=True)
+class BuyingGroupParams:
+    """Buying groups: several teams of one large account, each evaluating its own product line.
+
+    Off by default, and then nothing of it is drawn: the default history is
+    the one the project's figures are measured on. When on, every
+    new-business cycle is about one of the product lines
+    (:data:`~mqa.features.synth.vocab.PRODUCT_LINES`), some cycles at large
+    accounts get sibling cycles on the other lines, committee members'
+    activities are about their line, and converting cycles' opportunities
+    name their committee in ``opportunity_contacts``. Its draws come from a
+    random stream of its own.
+    """
+
+    enabled: bool = False           # play buying groups at all
+    min_employees: int = 1000       # accounts this size and up may run parallel cycles, employees
+    parallel_share: float = 0.5     # share of their new-business cycles that get sibling cycles
+    extra_max: int = 2              # such a cycle gets U{1, ..., extra_max} siblings, each on another line
+    offset_max_weeks: int = 8       # a sibling starts U{1, ..., this} weeks after the first cycle, while it runs
+    topical_share: float = 0.7      # share of a committee member's activities about their cycle's line
+    entry_topical_share: float = 0.9  # chance a member's first activity in the cycle (how they identify
+                                      # themselves: the line's gated guide, its webinar) is about the line
+    topic_column_share: float = 0.5  # share of those whose topic column is filled (the rest: only the url says it)
+    contact_roles_share: float = 0.85  # share of converting cycles' opportunities whose committee gets contact roles
+    role_missing_share: float = 0.05  # share of contact-role rows whose role is left empty
+    noise_share: float = 0.03       # share of other people's web visits and downloads on a random line's pages
+
+
+@dataclass(frozen=True)
 class SynthParams:
     """Every named constant of the weekly market run, one group per process.
 
@@ -155,6 +183,8 @@ class SynthParams:
         accounts already customers.
     season, timing, new_business, sales, expansion, renewal, deals
         The constants of each process; see their classes.
+    buying_groups : BuyingGroupParams
+        Parallel buying groups at large accounts; off by default.
     """
 
     run_in_weeks: int = 26
@@ -165,3 +195,4 @@ class SynthParams:
     expansion: ExpansionParams = field(default_factory=ExpansionParams)
     renewal: RenewalParams = field(default_factory=RenewalParams)
     deals: DealParams = field(default_factory=DealParams)
+    buying_groups: BuyingGroupParams = field(default_factory=BuyingGroupParams)

@@ -17,10 +17,11 @@ from .deals import (
     deal_size,
     open_opportunities,
 )
-from .draws import sigmoid
+from .draws import segments, sigmoid
 from .grid import Grid
 from .params import RenewalParams, SeasonParams, SynthParams, TimingParams
 from .signals import trailing
+from .vocab import PRODUCT_LINES
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Cycles:
     expansion: np.ndarray   # an existing customer's expansion cycle
     converts: np.ndarray    # ends in an opportunity
     lead: np.ndarray        # weeks of anonymous research before anyone identifies themselves
+    line: np.ndarray        # product line it evaluates (index into PRODUCT_LINES), -1: none (buying groups off)
 
 
 @dataclass
@@ -85,9 +87,17 @@ class Drivers:
 class Ledger:
     """What the run records, week by week: cycles, opportunities and product-limit hits."""
 
-    cycles: list[dict]          # one dict of Cycles fields per week that started any
+    cycles: list[dict]          # one dict of Cycles fields per process and week that started any
     opportunities: list[dict]   # one dict of OPP_FIELDS per process and week
     limits: list[np.ndarray]    # per simulated week, the accounts that hit a product limit
+    n_cycles: int = 0           # cycles recorded so far
+
+    def add_cycles(self, **fields) -> np.ndarray:
+        """Record a block of cycles (one array per Cycles field); returns their indexes in the run's cycles."""
+        k = len(fields["acct"])
+        self.cycles.append(fields)
+        self.n_cycles += k
+        return np.arange(self.n_cycles - k, self.n_cycles)
 
 
 def _season(grid: Grid, p: SeasonParams):
@@ -157,34 +167,20 @@ def _new_business_hazard(d: Drivers, w, p: TimingParams):
         * (1 - p.layoff_cut * d.layoff[:, w])
 
 
-def _new_business(rng, acc: Accounts, grid: Grid, d: Drivers, market: Market, ledger: Ledger, idx, w,
-                  p: SynthParams):
-    """Buying cycles that start in week ``w`` at accounts ``idx``, and the opportunities they lead to.
+def _plan_cycles(rng, acc: Accounts, d: Drivers, idx, w, p: SynthParams) -> dict:
+    """What new-business cycles at accounts ``idx``, triggered in week ``w``, will be: length, committee, outcome.
 
     A cycle gathers a committee; broader, more senior committees with strong
-    intent at well-fitting accounts convert more often. A converting cycle
-    ends in an opportunity after its planned weeks; one that does not leaves
-    the account cold for a while.
+    intent at well-fitting accounts convert more often.
 
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    acc : Accounts
-    grid : Grid
-    d : Drivers
-    market : Market
-        Updated: ``busy_until`` of ``idx``, and the contract of accounts that win.
-    ledger : Ledger
-        Receives the cycles and the opportunities.
-    idx : ndarray of int
-        Accounts starting a cycle.
-    w : int
-        Simulated week.
-    p : SynthParams
-        Uses ``new_business``, ``timing`` and ``deals``.
+    Returns
+    -------
+    dict of str to ndarray, shape (len(idx),)
+        ``weeks``, ``size``, ``senior``, ``visibility``, ``intent``,
+        ``converts``, ``reach`` and ``lead`` (as in :class:`Cycles`), and the
+        opportunity's ``close`` (weeks to a decision), ``won`` and ``amount``
+        should it convert.
     """
-    if not len(idx):
-        return
     nb, k = p.new_business, len(idx)
     weeks = np.clip(np.round(nb.min_weeks + rng.gamma(nb.length_shape, nb.length_scale, k)), nb.min_weeks,
                     nb.max_weeks)
@@ -205,19 +201,113 @@ def _new_business(rng, acc: Accounts, grid: Grid, d: Drivers, market: Market, le
     reach = np.where(converts, 1.0, np.where(stall, nb.stall_reach_min + nb.stall_reach_spread * rng.random(k),
                                              nb.full_reach_min + nb.full_reach_spread * rng.random(k)))
     lead = rng.integers(nb.lead_min_weeks, nb.lead_max_weeks, k)
-    ledger.cycles.append(dict(acct=idx, start_w=np.full(k, w), weeks=weeks, reach=reach, size=m, senior=senior,
-                              visibility=vis, intent=intent, expansion=np.zeros(k, dtype=bool), converts=converts,
-                              lead=lead))
     close = close_weeks(rng, k, p.deals)
     won = rng.random(k) < sigmoid(nb.win_logit + nb.win_fit * acc.fit[idx] + nb.win_senior * senior)
     amount = deal_size(rng, acc.employees[idx], k, p.deals)
-    c = converts
-    ledger.opportunities.append(
-        open_opportunities(rng, grid, p.deals, idx[c], w + weeks[c], NEW_BUSINESS, won[c], close[c], amount[c]))
-    market.busy_until[idx] = np.where(c, w + weeks + close, w + np.ceil(reach * weeks) + nb.cold_min_weeks
-                                      + rng.integers(0, nb.cold_spread_weeks, k))
-    newly = c & won
-    market.sign(idx[newly], w + weeks[newly] + close[newly] + 1)
+    return dict(weeks=weeks, size=m, senior=senior, visibility=vis, intent=intent, converts=converts, reach=reach,
+                lead=lead, close=close, won=won, amount=amount)
+
+
+def _open_cycles(rng, grid: Grid, ledger: Ledger, idx, start_w, plan: dict, line, p: SynthParams):
+    """Record planned new-business cycles and the opportunities of those that convert.
+
+    Returns the week each account is free again: after its opportunity's
+    decision, or some cold weeks after a cycle that ends without one.
+    """
+    nb, k, c = p.new_business, len(idx), plan["converts"]
+    weeks, close = plan["weeks"], plan["close"]
+    cycle = ledger.add_cycles(acct=idx, start_w=start_w, weeks=weeks, reach=plan["reach"], size=plan["size"],
+                              senior=plan["senior"], visibility=plan["visibility"], intent=plan["intent"],
+                              expansion=np.zeros(k, dtype=bool), converts=c, lead=plan["lead"], line=line)
+    ledger.opportunities.append(open_opportunities(rng, grid, p.deals, idx[c], (start_w + weeks)[c], NEW_BUSINESS,
+                                                   plan["won"][c], close[c], plan["amount"][c], cycle[c]))
+    return np.where(c, start_w + weeks + close, start_w + np.ceil(plan["reach"] * weeks) + nb.cold_min_weeks
+                    + rng.integers(0, nb.cold_spread_weeks, k))
+
+
+def _new_business(rng, acc: Accounts, grid: Grid, d: Drivers, market: Market, ledger: Ledger, idx, w,
+                  p: SynthParams, groups_rng=None):
+    """Buying cycles that start in week ``w`` at accounts ``idx``, and the opportunities they lead to.
+
+    A converting cycle ends in an opportunity after its planned weeks; one
+    that does not leaves the account cold for a while.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    acc : Accounts
+    grid : Grid
+    d : Drivers
+    market : Market
+        Updated: ``busy_until`` of ``idx``, and the contract of accounts that win.
+    ledger : Ledger
+        Receives the cycles and the opportunities.
+    idx : ndarray of int
+        Accounts starting a cycle.
+    w : int
+        Simulated week.
+    p : SynthParams
+        Uses ``new_business``, ``timing``, ``deals`` and ``buying_groups``.
+    groups_rng : numpy.random.Generator, optional
+        The buying groups' own stream, when they are on: each cycle gets a
+        product line, and some at large accounts sibling cycles
+        (:func:`_sibling_cycles`). None: the run draws nothing more.
+    """
+    if not len(idx):
+        return
+    k = len(idx)
+    plan = _plan_cycles(rng, acc, d, idx, w, p)
+    start = np.full(k, w)
+    line = np.full(k, -1) if groups_rng is None else groups_rng.integers(0, len(PRODUCT_LINES), k)
+    market.busy_until[idx] = _open_cycles(rng, grid, ledger, idx, start, plan, line, p)
+    newly = plan["converts"] & plan["won"]
+    market.sign(idx[newly], (start + plan["weeks"] + plan["close"])[newly] + 1)
+    if groups_rng is not None:
+        _sibling_cycles(groups_rng, acc, grid, d, market, ledger, idx, w, plan, line, p)
+
+
+def _sibling_cycles(rng, acc: Accounts, grid: Grid, d: Drivers, market: Market, ledger: Ledger, idx, w,
+                    first: dict, line, p: SynthParams):
+    """Other teams of large accounts ``idx`` that start evaluating other product lines while a first cycle runs.
+
+    Each sibling is a cycle of its own: its committee, length, reach,
+    conversion and opportunity are drawn afresh; it starts some weeks after
+    the first cycle, before that one ends. An account is free again when
+    all its cycles are done, and becomes a customer on its first won deal.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The buying groups' stream.
+    first : dict
+        The first cycles' plans (:func:`_plan_cycles`).
+    line : ndarray of int
+        The first cycles' product lines.
+    acc, grid, d, market, ledger, idx, w
+        As for :func:`_new_business`.
+    p : SynthParams
+        Uses ``buying_groups``, ``new_business``, ``timing`` and ``deals``.
+    """
+    g, k, n_lines = p.buying_groups, len(idx), len(PRODUCT_LINES)
+    has = (acc.employees[idx] >= g.min_employees) & (rng.random(k) < g.parallel_share)
+    parent, j = segments(np.where(has, rng.integers(1, g.extra_max + 1, k), 0))
+    if not len(parent):
+        return
+    # Each sibling of a cycle evaluates another line than it and than each other.
+    others = np.argsort(rng.random((k, n_lines - 1)), axis=1)
+    sib_line = (line[parent] + 1 + others[parent, j]) % n_lines
+    sib = idx[parent]
+    played = np.ceil(first["reach"] * first["weeks"])[parent].astype(np.int64)
+    start = w + np.minimum(rng.integers(1, g.offset_max_weeks + 1, len(sib)), np.maximum(played - 1, 0))
+    plan = _plan_cycles(rng, acc, d, sib, w, p)
+    np.maximum.at(market.busy_until, sib, _open_cycles(rng, grid, ledger, sib, start, plan, sib_line, p))
+    won = plan["converts"] & plan["won"]
+    sign_w = np.full(acc.n, np.inf)
+    np.minimum.at(sign_w, sib[won], (start + plan["weeks"] + plan["close"])[won] + 1)
+    # A first cycle that won already set its account's contract to start later on.
+    pending = np.where(market.customer_since > w, market.customer_since, np.inf)
+    earlier = np.flatnonzero(sign_w < pending)
+    market.sign(earlier, sign_w[earlier])
 
 
 def _sales_sourced(rng, acc: Accounts, grid: Grid, d: Drivers, market: Market, ledger: Ledger, candidates, w,
@@ -275,15 +365,15 @@ def _expansion(rng, acc: Accounts, grid: Grid, market: Market, ledger: Ledger, c
     senior = rng.random(k) < ex.senior_share
     visibility = np.exp(rng.normal(0, ex.visibility_sd, k))
     intent = rng.beta(ex.intent_a, ex.intent_b, k)
-    ledger.cycles.append(dict(acct=idx, start_w=np.full(k, w), weeks=weeks, reach=reach, size=size, senior=senior,
+    cycle = ledger.add_cycles(acct=idx, start_w=np.full(k, w), weeks=weeks, reach=reach, size=size, senior=senior,
                               visibility=visibility, intent=intent, expansion=np.ones(k, dtype=bool),
-                              converts=converts, lead=np.zeros(k, dtype=np.int64)))
+                              converts=converts, lead=np.zeros(k, dtype=np.int64), line=np.full(k, -1))
     close = close_weeks(rng, k, p.deals)
     won = rng.random(k) < ex.win_share
     upsell = np.round(ex.upsell_share * deal_size(rng, acc.employees[idx], k, p.deals), -2)
     c = converts
-    ledger.opportunities.append(
-        open_opportunities(rng, grid, p.deals, idx[c], w + weeks[c], EXPANSION, won[c], close[c], upsell[c]))
+    ledger.opportunities.append(open_opportunities(rng, grid, p.deals, idx[c], w + weeks[c], EXPANSION, won[c],
+                                                   close[c], upsell[c], cycle[c]))
     market.expansion_until[idx] = w + weeks + close
 
 
@@ -319,7 +409,7 @@ def _renewals(rng, acc: Accounts, grid: Grid, market: Market, ledger: Ledger, cu
     market.renewal_due[idx[won]] += market.term[idx[won]]
 
 
-def simulate_pipeline(rng, acc: Accounts, events, grid: Grid, p: SynthParams):
+def simulate_pipeline(rng, acc: Accounts, events, grid: Grid, p: SynthParams, groups_rng=None):
     """Play the market week by week: cycles, opportunities, customers.
 
     Each week, in this order (the random draws follow it): customers hit
@@ -335,6 +425,9 @@ def simulate_pipeline(rng, acc: Accounts, events, grid: Grid, p: SynthParams):
         Weekly timing-event counts, (accounts, simulated weeks).
     grid : Grid
     p : SynthParams
+    groups_rng : numpy.random.Generator, optional
+        The buying groups' own stream; None (buying groups off) draws
+        nothing more than the default run.
 
     Returns
     -------
@@ -358,7 +451,7 @@ def simulate_pipeline(rng, acc: Accounts, events, grid: Grid, p: SynthParams):
         # accounts it spares are the ones sales may approach.
         h = _new_business_hazard(d, w, p.timing)
         u = rng.random(acc.n)
-        _new_business(rng, acc, grid, d, market, ledger, np.flatnonzero(free & (u < h)), w, p)
+        _new_business(rng, acc, grid, d, market, ledger, np.flatnonzero(free & (u < h)), w, p, groups_rng)
         _sales_sourced(rng, acc, grid, d, market, ledger, free & (u >= h), w, p)
         _expansion(rng, acc, grid, market, ledger, customer, w, p)
         _renewals(rng, acc, grid, market, ledger, customer, w, p)

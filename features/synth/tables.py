@@ -1,4 +1,4 @@
-"""The six contract tables, as a CRM export writes them, from the simulated arrays."""
+"""The contract tables of the weekly run, as a CRM export writes them, from the simulated arrays."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .grid import Grid
 from .vocab import (
     INDUSTRIES,
     OPEN_STAGES,
+    PRODUCT_LINES,
     RELEVANT_TOPICS,
     TITLE_TEXT,
     UNKNOWN_ACTIVITY_TYPES,
@@ -62,9 +63,10 @@ def contacts_frame(rng, acc: Accounts, pt, ident, contact_ids, id_values, grid: 
     })
 
 
-def activities_frame(acc: Accounts, ev, email, contact_ids, grid: Grid):
+def activities_frame(acc: Accounts, ev, email, contact_ids, grid: Grid, topics: bool = False):
+    """The activities; with ``topics``, a ``topic`` column from ``ev``'s ``line`` where ``tagged``."""
     p = np.maximum(ev["person"], 0)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "activity_id": pd.Series(id_strings("E", ev["id"], 12), dtype="str"),
         "timestamp": timestamps(grid, ev["t"]),
         "type": take(string_array(ACTIVITY_TYPES + UNKNOWN_ACTIVITY_TYPES), ev["type"]),
@@ -74,6 +76,9 @@ def activities_frame(acc: Accounts, ev, email, contact_ids, grid: Grid):
         "url": take(string_array(URLS), np.maximum(ev["url"], 0), ev["url"] < 0),
         "minutes": ev["minutes"],
     })
+    if topics:
+        frame["topic"] = take(string_array(PRODUCT_LINES), np.maximum(ev["line"], 0), ~ev["tagged"])
+    return frame
 
 
 def provider_ids(rng, acc: Accounts, acct):
@@ -119,6 +124,7 @@ def signals_frame(rng, acc: Accounts, sig, grid: Grid):
 
 
 def opportunities_frame(rng, acc: Accounts, opp, grid: Grid):
+    """The opportunities created in the history or before it, and the cycle each row came from (-1 none)."""
     keep = (opp["created"] < grid.n_days) & (opp["created"] >= acc.created[opp["acct"]])
     ids = random_id_values(rng, int(keep.sum()), 10)
     o = {f: v[keep] for f, v in opp.items()}
@@ -131,7 +137,7 @@ def opportunities_frame(rng, acc: Accounts, opp, grid: Grid):
     stage = np.where(is_open, OPEN_STAGES[np.minimum((age / 21).astype(int), 3)], stage)
     won = pd.array(o["won"].astype(bool), dtype="boolean")
     won[is_open] = pd.NA
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "opportunity_id": pd.Series(id_strings("O", ids, 10), dtype="str"),
         "account_id": take(acc.ids, o["acct"].astype(np.int64)),
         "created_at": timestamps(grid, o["created"]),
@@ -141,3 +147,4 @@ def opportunities_frame(rng, acc: Accounts, opp, grid: Grid):
         "amount": o["amount"].astype(float),
         "type": take(string_array(OPPORTUNITY_TYPES), o["kind"].astype(np.int64)),
     })
+    return frame, o["cycle"].astype(np.int64)

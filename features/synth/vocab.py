@@ -144,11 +144,35 @@ PAGES = {
     "app": ("https://app.acme-vendor.com/dashboard", "https://app.acme-vendor.com/pipelines",
             "https://app.acme-vendor.com/settings/billing"),
 }
-URLS = np.array([p if p.startswith("http") else VENDOR_SITE + p for group in PAGES.values() for p in group],
-                 dtype=object)
-# Positions in URLS of each page group's pages.
-_GROUP_END = np.cumsum([len(group) for group in PAGES.values()])
-PAGE_GROUP = {name: np.arange(end - len(group), end) for (name, group), end in zip(PAGES.items(), _GROUP_END)}
+
+# The vendor's product lines (what buying groups evaluate, one each), named
+# as the intent provider names the topics, and the pages of each: every page
+# of a line lies under its own path prefix, so that a url tells its line.
+PRODUCT_LINES: tuple[str, ...] = ("Data Pipelines", "Reverse ETL", "Data Warehousing")
+_LINE_SLUGS = ("data-pipelines", "reverse-etl", "data-warehousing")
+# URL path prefix -> topic: what a reader's configuration maps to topics.
+PRODUCT_LINE_PREFIXES: dict[str, str] = {f"/solutions/{slug}": line for slug, line in zip(_LINE_SLUGS, PRODUCT_LINES)}
+# A line's pages by the page group of the same name in PAGES, with "{p}" for its prefix.
+LINE_PAGES = {
+    "general": ("{p}", "{p}/how-it-works", "{p}/customers", "{p}/integrations"),
+    "pricing": ("{p}/pricing",),
+    "resources": ("{p}/buyers-guide.pdf", "{p}/roi-calculator.xlsx", "{p}/whitepaper.pdf"),
+    "webinars": ("{p}/webinar", "{p}/webinar/live-demo"),
+    "ads": ("{p}?utm_source=linkedin", "{p}?utm_source=google"),
+    "contact": ("{p}/contact", "{p}/buyers-guide.pdf"),
+    "demo": ("{p}/demo",),
+    "trial": ("{p}/trial",),
+}
+# Every page, the site's first and the lines' after them (so the site's keep
+# their positions); the app's pages are full urls already.
+_ALL_PAGES = [*PAGES.items()] + [((line, group), tuple(page.format(p=prefix) for page in pages))
+                                  for prefix, line in PRODUCT_LINE_PREFIXES.items() for group, pages in LINE_PAGES.items()]
+URLS = np.array([p if p.startswith("http") else VENDOR_SITE + p for _, group in _ALL_PAGES for p in group],
+                dtype=object)
+# Positions in URLS of each page group's pages: PAGE_GROUP[group] for the
+# site's, PAGE_GROUP[(line, group)] for a product line's.
+_GROUP_END = np.cumsum([len(group) for _, group in _ALL_PAGES])
+PAGE_GROUP = {name: np.arange(end - len(group), end) for (name, group), end in zip(_ALL_PAGES, _GROUP_END)}
 # (page group, share of rows with a url) per activity type; None: never a url.
 TYPE_PAGES = {
     "web_visit": ("general", 1.0), "pricing_page_visit": ("pricing", 0.8), "content_download": ("resources", 0.95),
