@@ -107,9 +107,12 @@ def _codes(values: pd.Series, names: tuple[str, ...]) -> np.ndarray:
 
 
 def _vocab(ctx: Context) -> Vocab:
+    """The topics of the activities, and the departments of the contacts and of the won deals' roles (a bucket's
+    contacts are some of the history's; the roles are all of them, so every template persona has a code)."""
     topics = ctx.history["activities"]["topic"].dropna().unique()
-    depts = ctx.history["contacts"]["department"].dropna().unique()
-    return Vocab(tuple(sorted(str(t) for t in topics)), tuple(sorted(str(d) for d in depts)))
+    depts = set(ctx.history["contacts"]["department"].dropna().astype(str))
+    depts |= set(won_roles(ctx.history)["department"].dropna().astype(str))
+    return Vocab(tuple(sorted(str(t) for t in topics)), tuple(sorted(depts)))
 
 
 @dataclass(frozen=True)
@@ -296,27 +299,51 @@ def _won_opportunities(ctx: Context) -> pd.DataFrame:
     return opp[won].reset_index(drop=True)
 
 
+def won_roles(history) -> pd.DataFrame:
+    """The contacts every won opportunity names: one row per (opportunity, contact), in opportunity then contact order.
+
+    Columns ``opportunity_id``, ``type`` (the opportunity's), ``closed_at``
+    (int64 ns), ``department``, ``seniority`` (the contact's). A part of a
+    history (a Spark bucket) carries the whole history's in
+    :attr:`History.won_roles`, and that is returned: the templates are then
+    the same in every bucket.
+    """
+    given = getattr(history, "won_roles", None)
+    if given is not None:
+        return given
+    opp = history["opportunities"]
+    won = opp[opp["is_won"].fillna(False).to_numpy(dtype=bool) & opp["closed_at"].notna().to_numpy()]
+    oc = history["opportunity_contacts"]
+    people = history["contacts"][["contact_id", "department", "seniority"]].drop_duplicates("contact_id")
+    rows = (oc[["opportunity_id", "contact_id"]].drop_duplicates()
+            .merge(won[["opportunity_id", "type", "closed_at"]], on="opportunity_id")
+            .merge(people, on="contact_id")
+            .sort_values(["opportunity_id", "contact_id"], kind="stable"))
+    return pd.DataFrame({
+        "opportunity_id": rows["opportunity_id"].astype("str").to_numpy(),
+        "type": pd.Series(rows["type"].to_numpy(), dtype="str"),
+        "closed_at": pd.DatetimeIndex(rows["closed_at"]).as_unit("ns").asi8 if len(rows) else np.empty(0, np.int64),
+        "department": pd.Series(rows["department"].to_numpy(), dtype="str"),
+        "seniority": pd.Series(rows["seniority"].to_numpy(), dtype="str"),
+    })
+
+
 def named_groups(ctx: Context, vocab: Vocab) -> WonGroups:
     """The contacts each won opportunity names (``opportunity_contacts``): the templates the features measure against.
 
     Only the CRM's own record of who was on a deal is used here, never the
     activities, so a template is the same for every account and every part
-    of a history (a Spark bucket holds its accounts' activities only).
+    of a history (a Spark bucket holds its accounts' activities only, and
+    the whole history's :func:`won_roles`).
     """
-    opp = _won_opportunities(ctx)
-    contacts = ctx.history["contacts"]
-    oc = ctx.history["opportunity_contacts"]
-    dept = _codes(contacts["department"], vocab.departments)
-    sen = _codes(contacts["seniority"], SENIORITY_ORDER)
-    named = pd.DataFrame({"opp": pd.Index(opp["opportunity_id"]).get_indexer(oc["opportunity_id"]),
-                          "person": pd.Index(contacts["contact_id"]).get_indexer(oc["contact_id"])})
-    named = named[(named["opp"] >= 0) & (named["person"] >= 0)].drop_duplicates().sort_values(["opp", "person"])
-    cells = np.unique(named["opp"].to_numpy())
-    pos = np.searchsorted(cells, named["opp"].to_numpy())
-    p = named["person"].to_numpy()
-    return _won(vocab, cells, pos, dept[p], sen[p],
-                pd.DatetimeIndex(opp["closed_at"]).as_unit("ns").asi8[cells] if len(cells) else np.empty(0, np.int64),
-                np.full(len(cells), NO_TOPIC))
+    s = ctx.settings
+    roles = won_roles(ctx.history)
+    roles = roles[counted_opportunities(roles, s.label_types, s.label_excluded_types)]
+    cells, pos = np.unique(roles["opportunity_id"].to_numpy(dtype=object).astype(str), return_inverse=True)
+    closed = np.zeros(len(cells), dtype=np.int64)
+    closed[pos] = roles["closed_at"].to_numpy(dtype=np.int64)
+    return _won(vocab, np.arange(len(cells)), pos.astype(np.int64), _codes(roles["department"], vocab.departments),
+                _codes(roles["seniority"], SENIORITY_ORDER), closed, np.full(len(cells), NO_TOPIC))
 
 
 def _won(vocab: Vocab, cells, pos, d, sn, closed, topic) -> WonGroups:

@@ -87,6 +87,10 @@ class History:
         Set on a part of a history (a Spark bucket of accounts): the
         ``table.column`` inputs the whole history provides, which
         :func:`~mqa.features.inputs.provided_inputs` then returns.
+    won_roles : DataFrame, optional
+        Set on a part of a history too: the contacts the whole history's won
+        opportunities name, which the buying-group templates learn from
+        (:func:`mqa.features.groups.won_roles`).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -98,6 +102,7 @@ class History:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     attributes: tuple[tuple[str, str], ...] = ()
     inputs: frozenset[str] | None = None
+    won_roles: pd.DataFrame | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
