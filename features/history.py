@@ -23,7 +23,7 @@ in read order across stages:
    its notices when the counts are summed elsewhere).
 4. Clean: :func:`clean_activities` (:func:`activity_types`,
    :func:`unknown_types_notice`, :func:`drop_duplicate_activities`),
-   :func:`clean_opportunities`.
+   :func:`clean_opportunities`, :func:`clean_opportunity_contacts`.
 5. Warn: :func:`note_suspicious_times`; then :func:`canonical_order`.
 """
 
@@ -123,9 +123,9 @@ class History:
         lines = [f"CRM history {self.folder}".rstrip()]
         for name in c.TABLE_ORDER:
             if name in self.present:
-                lines.append(f"  {name:<14}{len(self.tables[name]):>12,} rows  ({self.files[name]})")
+                lines.append(f"  {_name_and_count(name, f'{len(self.tables[name]):,}')} rows  ({self.files[name]})")
             else:
-                lines.append(f"  {name:<14}{'-':>12}       (no file: no such signal)")
+                lines.append(f"  {_name_and_count(name, '-')}       (no file: no such signal)")
         lo, hi = self.date_range()
         if lo is not None:
             lines.append(f"  events from {lo:%Y-%m-%d} to {hi:%Y-%m-%d}")
@@ -157,6 +157,12 @@ class History:
         else:
             lines.append("  nothing to report")
         return "\n".join(lines)
+
+
+def _name_and_count(name: str, count: str) -> str:
+    """A table's name and its count in 26 columns, the count right-aligned (a longer name eats into the count's room)."""
+    room = max(12 - max(len(name) - 14, 0), len(count) + 1)
+    return f"{name:<14}{count:>{room}}"
 
 
 def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config | None = None,
@@ -230,7 +236,7 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
             tables[name] = frame
 
     if "accounts" in tables:
-        check_references(tables, log)
+        check_references(tables, log, found=files)
     log.raise_if_any(str(folder) or "given as DataFrames")
 
     present = tuple(n for n in c.TABLE_ORDER if n in tables)
@@ -297,6 +303,7 @@ def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: M
     activities = match_activities_to_accounts(activities, contacts, account_ids, index, log, report)
     tables.update(match_events_to_accounts(tables, account_ids, index, log))
     tables["opportunities"] = clean_opportunities(tables["opportunities"])
+    tables["opportunity_contacts"] = clean_opportunity_contacts(tables["opportunity_contacts"], log)
     tables["contacts"] = contacts.drop(columns=["given_account_id"])
     tables["activities"] = activities
     return tables
@@ -590,8 +597,13 @@ def empty_table(table: c.Table) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- 2. check across tables
 
-def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
-    """Check that contacts, opportunities and dispositions point at accounts that exist.
+def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog, found=None) -> None:
+    """Check that rows point at rows of other tables that exist.
+
+    Contacts, opportunities and dispositions point at accounts;
+    opportunity_contacts at opportunities and contacts, which it therefore
+    needs: without them its rows can be neither checked nor dated (a role is
+    known from its opportunity's ``created_at``).
 
     Parameters
     ----------
@@ -599,7 +611,14 @@ def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         Typed tables (:func:`type_table`), ``accounts`` among them; a table
         absent from the dict is not checked.
     log : ProblemLog
-        Receives ``references.unknown_account`` per table, with its rows.
+        Receives ``references.unknown_account`` per table,
+        ``references.unknown_opportunity`` and ``references.unknown_contact``
+        with their rows, and ``references.table_missing`` when
+        opportunity_contacts lacks the table it points at.
+    found : collection of str, optional
+        The tables the source holds, read or not (default: ``tables``'):
+        a table that is there but could not be read already has its problem,
+        and is not said to be missing.
     """
     known = pd.Index(tables["accounts"]["account_id"].dropna())
     for name in ("contacts", "opportunities", "dispositions"):
@@ -610,16 +629,37 @@ def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         if unknown.any():
             log.problem(name, "account_id", "points at an account that is not in the accounts table; add the account or fix the id",
                         unknown, ids.astype(object), code="references.unknown_account")
+    if "opportunity_contacts" not in tables:
+        return
+    found = set(tables) if found is None else set(found)
+    roles = tables["opportunity_contacts"]
+    for column, target, key, noun in (("opportunity_id", "opportunities", "opportunity_id", "opportunity"),
+                                      ("contact_id", "contacts", "contact_id", "contact")):
+        if target not in tables:
+            if target not in found:
+                log.problem("opportunity_contacts", column,
+                            f"points at {target}, but the history has no {target} table, so no row can be checked"
+                            + (" or dated (a role is known from its opportunity's created_at)" if target == "opportunities" else "")
+                            + f"; add the {target} table, or leave opportunity_contacts out", code="references.table_missing")
+            continue
+        ids = roles[column]
+        unknown = ids.notna() & ~ids.isin(pd.Index(tables[target][key].dropna()))
+        if unknown.any():
+            log.problem("opportunity_contacts", column, f"points at {'an' if noun[0] in 'aeiou' else 'a'} {noun} that is not in "
+                        f"the {target} table; add the {noun} or fix the id", unknown, ids.astype(object),
+                        code=f"references.unknown_{noun}")
 
 
 # The tables whose order reaches the features and the model, and the unique id that orders each.
 ORDER_KEYS = {"accounts": "account_id", "contacts": "contact_id", "opportunities": "opportunity_id",
               # No id of its own: by time, then what it says (the full row, so an export's order never matters).
-              "dispositions": ["date", "account_id", "disposition", "reason", "owner"]}
+              "dispositions": ["date", "account_id", "disposition", "reason", "owner"],
+              # No id nor time of its own: by opportunity and person, then the rest of the row.
+              "opportunity_contacts": ["opportunity_id", "contact_id", "role", "is_primary"]}
 
 
 def canonical_order(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Accounts, contacts and opportunities in id order, so that an export's row order never matters.
+    """Every table of :data:`ORDER_KEYS` in its keys' order, so that an export's row order never matters.
 
     The accounts' order is the grid's, hence the order of the training rows
     LightGBM sums gradients over and of the predict output; the same export
@@ -777,6 +817,42 @@ def clean_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
     opp = opportunities.copy()
     opp["type"] = opp["type"].str.lower()
     return opp
+
+
+def clean_opportunity_contacts(roles: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Opportunity contact roles with ``role`` trimmed in lower case, and one row per person and opportunity.
+
+    A person on one opportunity twice (an export of two role records) is one
+    row: the primary one is kept, then the first role in alphabetical order,
+    never by row order, so that two exports that list rows differently load
+    the same.
+
+    Parameters
+    ----------
+    roles : DataFrame
+        Typed opportunity_contacts (:func:`type_table`).
+    log : ProblemLog
+        Receives ``opportunity_contacts.duplicate`` with the dropped rows.
+
+    Returns
+    -------
+    DataFrame
+        A new frame, its index unchanged.
+    """
+    out = roles.copy()
+    out["role"] = out["role"].str.strip().str.lower()
+    pair = ["opportunity_id", "contact_id"]
+    repeated = (out[pair].notna().all(axis=1) & out.duplicated(pair, keep=False)).to_numpy(dtype=bool)
+    if repeated.any():
+        rank = out.loc[repeated, pair + ["role"]].assign(_secondary=~out.loc[repeated, "is_primary"].fillna(False).astype(bool))
+        kept = rank.sort_values(pair + ["_secondary", "role"], na_position="last", kind="stable").drop_duplicates(pair).index
+        dup = repeated & ~out.index.isin(kept)
+        log.notice("opportunity_contacts", "contact_id", "names one person twice on one opportunity; one row is kept (the "
+                   "primary one, then the first role in alphabetical order) and the others are dropped as duplicates",
+                   dup, (out["opportunity_id"] + " / " + out["contact_id"]).astype(object),
+                   code="opportunity_contacts.duplicate")
+        out = out[~dup]
+    return out
 
 
 def clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
@@ -947,5 +1023,6 @@ __all__ = [
     "check_required_tables", "table_for", "map_columns", "type_table", "empty_table", "check_references",
     "match_contacts_to_accounts", "clean_activities", "activity_types", "unknown_types_notice", "drop_duplicate_activities",
     "match_activities_to_accounts", "note_activity_matching", "match_events_to_accounts", "clean_opportunities",
+    "clean_opportunity_contacts",
     "note_suspicious_times", "canonical_order", "missing_folder",
 ]
