@@ -13,10 +13,12 @@ import sqlalchemy as sa
 from mqa.features.config import load_config
 from mqa.features.files import write_history
 from mqa.features.history import read_history
+from mqa.features.presets import init_config
 from mqa.features.problems import DataError
 from mqa.features.sql import write_sql_history
 
 from .conftest import BASE, write_tables
+from .test_presets import SALESFORCE, write_export
 
 ACCOUNTS = pd.DataFrame({"account_id": ["A1", "A2"], "domain": ["acme.com", "beta.io"]})
 CONTACTS = pd.DataFrame({"contact_id": ["C1", "C2", "C3"], "account_id": ["A1", "A1", "A2"]})
@@ -154,6 +156,20 @@ def test_a_person_twice_on_one_opportunity_is_kept_once_with_a_notice():
     # Without a primary row, the first role in alphabetical order is kept.
     again = read_history(history(rows.assign(is_primary="no")))["opportunity_contacts"]
     assert again["role"].tolist()[0] == "decision maker"
+
+
+def test_mapped_by_the_configuration_from_a_salesforce_export(tmp_path):
+    folder = write_export(tmp_path / "export", dict(SALESFORCE, **{"OpportunityContactRole.csv": """
+        Id,OpportunityId,ContactId,Role,IsPrimary,CreatedDate
+        00K5g00000R2,0065g00000One,0035g00000Bob,Economic Buyer,false,2024-04-02T10:00:00.000Z
+        00K5g00000R1,0065g00000One,0035g00000Ada,Decision Maker,true,2024-04-01T10:00:00.000Z
+    """}))
+    (tmp_path / "mqa.toml").write_text(init_config("salesforce"))
+    h = read_history(folder, config=load_config(tmp_path / "mqa.toml"))
+    assert h.files["opportunity_contacts"] == "OpportunityContactRole.csv"
+    assert h["opportunity_contacts"].to_dict("list") == {
+        "opportunity_id": ["0065g00000One", "0065g00000One"], "contact_id": ["0035g00000Ada", "0035g00000Bob"],
+        "role": ["decision maker", "economic buyer"], "is_primary": [True, False]}
 
 
 def test_a_history_without_the_table_reads_as_before(history_dir):
