@@ -125,6 +125,7 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("database", "schema"): "crm",
     ("database.tables", "accounts"): "sf_account",
     ("database.tables", "opportunities"): "salesforce.opportunity",
+    ("topics", "url_prefixes"): {"/solutions/data-pipelines": "data pipelines", "/solutions/reverse-etl": "reverse etl"},
 }
 
 # Sections a user must look at: their defaults describe the synthetic market.
@@ -159,7 +160,8 @@ def _section_lines(name: str, model: type[Section]) -> list[str]:
             subtables += ["", f"# {doc} Uncomment the header with the tables you map.", f"# [{name}.{key}]"] + [
                 f"# {k} = {_toml(EXAMPLES.get((name + '.' + key, k), k))}" for k in type(default).model_fields]
             continue
-        if default is None:
+        if default is None or (default == {} and (name, key) in EXAMPLES):
+            # Not set, or an empty table: the example shows what a value looks like.
             example = EXAMPLES.get((name, key))
             lines += [f"# {doc} Not set by default; for example:", f"# {key} = {_toml(example)}"]
         else:
