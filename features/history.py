@@ -23,7 +23,9 @@ in read order across stages:
    its notices when the counts are summed elsewhere).
 4. Clean: :func:`clean_activities` (:func:`activity_types`,
    :func:`unknown_types_notice`, :func:`drop_duplicate_activities`),
-   :func:`clean_opportunities`, :func:`clean_opportunity_contacts`.
+   :func:`fill_topics` (:func:`activity_topics`, :func:`url_paths`,
+   :func:`topics_notice`), :func:`clean_opportunities`,
+   :func:`clean_opportunity_contacts`.
 5. Warn: :func:`note_suspicious_times`; then :func:`canonical_order`.
 """
 
@@ -68,8 +70,10 @@ class History:
         columns exist (missing ones are all-NA). Timestamps are UTC.
         ``contacts`` gains ``email_domain`` and ``matched_by``; ``activities``
         gains ``matched_by`` and has ``account_id`` filled by matching (empty
-        where unmatched); ``intent`` and ``signals`` have ``account_id`` filled
-        from ``domain`` where needed.
+        where unmatched), and ``topic`` in lower case, taken from ``url`` where
+        none is given (``[topics] url_prefixes``, :func:`fill_topics`);
+        ``intent`` and ``signals`` have ``account_id`` filled from ``domain``
+        where needed.
     present : tuple of str
         Tables that were in the folder.
     files : dict
@@ -181,7 +185,8 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
         matched by the same code as files (their columns as Parquet's would
         be: typed values, or text as a CSV gives).
     config : Config, optional
-        Column-name mapping (and ``[database]``); defaults to none.
+        Column-name mapping (and ``[database]``, and ``[topics]`` for the
+        activities' topics); defaults to none.
     purpose : {'train', 'predict'}
         Which tables are required: training needs ``accounts`` and
         ``opportunities``, prediction only ``accounts``.
@@ -244,7 +249,7 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
         if name not in tables:
             tables[name] = empty_table(c.TABLES[name])
     report = MatchReport()
-    tables = _match_and_clean(tables, log, report)
+    tables = _match_and_clean(tables, log, report, topics=config.features.topic_url_prefixes)
     note_suspicious_times(tables, log)
     tables = canonical_order(tables)
     return History(
@@ -295,11 +300,13 @@ def frames_as_raw(frames: Mapping[str, pd.DataFrame], log: ProblemLog) -> tuple[
     return raws, names
 
 
-def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:
+def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport,
+                     topics: tuple[tuple[str, str], ...] = ()) -> dict[str, pd.DataFrame]:
     """Stages 3 and 4 on every table, in the order whose notices read_history lists."""
     account_ids = pd.Index(tables["accounts"]["account_id"])
     contacts, index = match_contacts_to_accounts(tables["accounts"], tables["contacts"], log, report)
     activities = clean_activities(tables["activities"], log)
+    activities = fill_topics(activities, topics, log)
     activities = match_activities_to_accounts(activities, contacts, account_ids, index, log, report)
     tables.update(match_events_to_accounts(tables, account_ids, index, log))
     tables["opportunities"] = clean_opportunities(tables["opportunities"])
@@ -855,6 +862,100 @@ def clean_opportunity_contacts(roles: pd.DataFrame, log: ProblemLog) -> pd.DataF
     return out
 
 
+def url_paths(urls: pd.Series) -> pd.Series:
+    """Each URL's path in lower case, without scheme, host, query and fragment: ``https://V.com/A?b`` is ``/a``.
+
+    A URL without a scheme may start with its host (``www.vendor.com/a``); a
+    URL with a host and no path is ``/``. Computed once per distinct URL.
+    """
+    def path(u: pd.Series) -> pd.Series:
+        u = u.str.strip().str.lower()
+        # scheme://host or //host; else a bare host (a dotted name) before the path.
+        u = u.str.replace(r"^(?:[a-z][a-z0-9+.\-]*:)?//[^/?#]*|^[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?::\d+)?(?=[/?#]|$)", "",
+                          regex=True)
+        u = u.str.replace(r"[?#].*$", "", regex=True)
+        return u.mask(u.eq(""), "/")
+    return map_unique(urls, path)
+
+
+def activity_topics(activities: pd.DataFrame, prefixes: tuple[tuple[str, str], ...] = ()) -> tuple[pd.Series, pd.Series]:
+    """Each activity's topic, and where it came from its URL.
+
+    Parameters
+    ----------
+    activities : DataFrame
+        With ``topic`` and ``url``.
+    prefixes : tuple of (str, str)
+        ``(path prefix, topic)``, lower case
+        (:attr:`~mqa.features.config.FeatureSettings.topic_url_prefixes`).
+
+    Returns
+    -------
+    topic : Series of str
+        The given topic trimmed in lower case; where none is given, the topic
+        of the longest prefix the URL's path (:func:`url_paths`) starts with;
+        else missing.
+    from_url : Series of bool
+        Where the topic came from the URL.
+    """
+    given = map_unique(activities["topic"], lambda t: t.str.strip().str.lower())
+    given = given.mask(given.eq(""))
+    if not prefixes or not len(activities):
+        return given, pd.Series(False, index=activities.index)
+
+    def topic_of(paths: pd.Series) -> pd.Series:
+        out = pd.Series(pd.NA, index=paths.index, dtype="str")
+        # Shortest first, so that a longer prefix overwrites it: the longest wins.
+        for prefix, topic in sorted(prefixes, key=lambda p: len(p[0])):
+            out = out.mask(paths.str.startswith(prefix).fillna(False).astype(bool), topic)
+        return out
+
+    derived = map_unique(url_paths(activities["url"]), topic_of)
+    from_url = (given.isna() & derived.notna()).to_numpy(dtype=bool)
+    return given.mask(from_url, derived), pd.Series(from_url, index=activities.index)
+
+
+def fill_topics(activities: pd.DataFrame, prefixes: tuple[tuple[str, str], ...], log: ProblemLog) -> pd.DataFrame:
+    """Activities with their topic in lower case, taken from the URL where none is given (:func:`activity_topics`).
+
+    Parameters
+    ----------
+    activities : DataFrame
+        Cleaned activities (:func:`clean_activities`).
+    prefixes : tuple of (str, str)
+        ``[topics] url_prefixes``.
+    log : ProblemLog
+        Receives ``activities.topic_from_url`` (:func:`topics_notice`).
+
+    Returns
+    -------
+    DataFrame
+        A new frame.
+    """
+    out = activities.copy()
+    topic, from_url = activity_topics(out, prefixes)
+    out["topic"] = topic
+    if from_url.any():
+        log.notices.append(topics_notice(len(out), *examples(from_url, topic.astype(object))))
+    return out
+
+
+def topics_notice(total: int, count: int, rows: tuple[int, ...] = (), values: tuple[str, ...] = ()) -> Notice:
+    """The notice ``activities.topic_from_url``: how many activities got their topic from their URL.
+
+    Parameters
+    ----------
+    total : int
+        Activities (after duplicates are dropped).
+    count : int
+        Those whose topic came from the URL.
+    rows, values : tuple
+        Example rows and their topics (:func:`~mqa.features.problems.examples`).
+    """
+    return Notice("activities", "topic", f"{count:,} of {total:,} activities have no topic of their own and got one from "
+                  "their url by [topics] url_prefixes", count, tuple(rows), tuple(values), code="activities.topic_from_url")
+
+
 def clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     """Activity types in the vocabulary, and repeated activity ids dropped.
 
@@ -907,8 +1008,7 @@ def activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     kind = map_unique(activities["type"], lambda t: t.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True))
     # The path, not the host or query, decides: vendor.com/pricing is a pricing page,
     # pricing.vendor.com/blog is not.
-    on_pricing = map_unique(activities["url"], lambda u: u.str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True)
-                            .str.replace(r"[?#].*$", "", regex=True).str.contains("/pricing", regex=False).astype("str"))
+    on_pricing = map_unique(url_paths(activities["url"]), lambda p: p.str.contains("/pricing", regex=False).astype("str"))
     pricing = kind.eq("web_visit") & on_pricing.eq("True")
     kind = kind.mask(pricing, "pricing_page_visit")
     unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES + c.SALES_ACTIVITY_TYPES)
@@ -1023,6 +1123,6 @@ __all__ = [
     "check_required_tables", "table_for", "map_columns", "type_table", "empty_table", "check_references",
     "match_contacts_to_accounts", "clean_activities", "activity_types", "unknown_types_notice", "drop_duplicate_activities",
     "match_activities_to_accounts", "note_activity_matching", "match_events_to_accounts", "clean_opportunities",
-    "clean_opportunity_contacts",
+    "clean_opportunity_contacts", "url_paths", "activity_topics", "fill_topics", "topics_notice",
     "note_suspicious_times", "canonical_order", "missing_folder",
 ]

@@ -74,6 +74,7 @@ NOTICE_CODES: dict[str, str] = {
     "contacts.unmatched": "contacts without an account that no email domain matches",
     "activities.unknown_type": "activity types outside the vocabulary, kept as 'other'",
     "activities.duplicate_id": "repeated activity ids; one copy is kept",
+    "activities.topic_from_url": "activities without a topic that got one from their url by [topics] url_prefixes",
     "activities.unmatched": "activities that match no account",
     "activities.unknown_account_id": "activities naming an account id that is not in accounts",
     "intent.unmatched": "intent rows that match no account",

@@ -1,4 +1,4 @@
-"""[topics] url_prefixes: URL path prefixes mapped to topics, checked like every section and kept in the model bundle."""
+"""Activity topics: given in the column, or derived from the URL's path by [topics] url_prefixes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from mqa.features.build import build_features
 from mqa.features.config import ConfigError, FeatureSettings, load_config
-from mqa.features.history import read_history
+from mqa.features.history import read_history, url_paths
+from mqa.features.inputs import describe_input, provided_inputs
 from mqa.features.presets import PRESETS, init_config
 from mqa.train.bundle import ModelBundle, _settings_from_dict, _settings_to_dict
 
@@ -20,6 +21,19 @@ PREFIXES = {
     "/Solutions/Data-Pipelines": " Data Pipelines ",
     "/solutions/reverse-etl": "reverse etl",
 }
+ACCOUNTS = pd.DataFrame({"account_id": ["A1"], "domain": ["acme.com"]})
+
+
+def activities(urls, topics=None) -> pd.DataFrame:
+    frame = pd.DataFrame({"timestamp": "2024-03-01", "type": "web_visit", "account_id": "A1", "url": urls})
+    if topics is not None:
+        frame["topic"] = topics
+    return frame
+
+
+def read(acts: pd.DataFrame, prefixes=PREFIXES):
+    config = load_config({"topics": {"url_prefixes": prefixes}} if prefixes is not None else None)
+    return read_history({"accounts": ACCOUNTS, "activities": acts}, config=config, purpose="predict")
 
 
 # --- [topics] ----------------------------------------------------------------------------------------------
@@ -78,6 +92,67 @@ def test_mqa_init_shows_the_section_with_an_example_that_loads(tmp_path):
         path.write_text(init_config(preset).replace("# url_prefixes = ", "url_prefixes = "))
         assert load_config(path).features.topic_url_prefixes == (
             ("/solutions/data-pipelines", "data pipelines"), ("/solutions/reverse-etl", "reverse etl"))
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+def test_url_paths_drop_scheme_host_query_and_case():
+    urls = pd.Series(["https://www.Vendor.com/Solutions/ETL?utm=x#top", "vendor.com/solutions/etl", "/Solutions/etl",
+                      "HTTP://vendor.com", "//cdn.vendor.com/a.pdf", "vendor.com:8080/x", None, "ebook: etl guide"],
+                     dtype="str")
+    assert url_paths(urls).tolist() == ["/solutions/etl", "/solutions/etl", "/solutions/etl", "/", "/a.pdf", "/x",
+                                        np.nan, "ebook: etl guide"]
+
+
+def test_topics_come_from_the_longest_prefix_of_the_url_path():
+    h = read(activities([
+        "https://www.vendor.com/solutions/data-pipelines/at-scale?utm_source=ad",  # both data prefixes: the longer wins
+        "https://www.vendor.com/solutions/database-sync",  # /solutions/data only
+        "https://VENDOR.com/SOLUTIONS/Reverse-ETL",  # case-insensitive
+        "vendor.com/solutions/reverse-etl/guide",  # no scheme
+        "https://www.vendor.com/blog/solutions/data",  # the path must start with the prefix
+        "https://solutions.vendor.com/data",  # the host does not count
+        "https://www.vendor.com/pricing?next=/solutions/data",  # nor the query
+        None,
+    ]))
+    assert h["activities"]["topic"].tolist() == ["data pipelines", "data", "reverse etl", "reverse etl", np.nan, np.nan,
+                                                 np.nan, np.nan]
+    assert [str(n) for n in h.notices if n.code == "activities.topic_from_url"] == [
+        "activities: column 'topic': 4 of 8 activities have no topic of their own and got one from their url by "
+        "[topics] url_prefixes; 4 rows (rows 1, 2, 3: 'data pipelines', 'data', 'reverse etl')."]
+
+
+def test_given_topics_are_kept_trimmed_in_lower_case():
+    h = read(activities(["https://vendor.com/solutions/reverse-etl", "https://vendor.com/solutions/data", "/x", "/x"],
+                        topics=[" Data Integration ", "", "ETL", None]))
+    assert h["activities"]["topic"].tolist() == ["data integration", "data", "etl", np.nan]
+    assert [(n.code, n.count, n.rows) for n in h.notices if n.code == "activities.topic_from_url"] == [
+        ("activities.topic_from_url", 1, (2,))]
+
+
+def test_without_prefixes_topics_stay_as_given_and_empty_ones_stay_empty():
+    urls = ["https://vendor.com/solutions/reverse-etl", "https://vendor.com/solutions/data"]
+    for prefixes in (None, {}):
+        h = read(activities(urls, topics=["Reverse ETL", None]), prefixes=prefixes)
+        assert h["activities"]["topic"].tolist() == ["reverse etl", np.nan]
+        assert [n.code for n in h.notices if n.code == "activities.topic_from_url"] == []
+    # A history without topics says why they are missing.
+    plain = read(activities(urls), prefixes=None)
+    assert describe_input(plain, "activities.topic") == (
+        "activities have no topic (not given, and no url matching [topics] url_prefixes to derive it from)")
+    # Derived topics are provided, as given ones are.
+    assert "activities.topic" in provided_inputs(read(activities(urls)))
+    assert "activities.topic" not in provided_inputs(plain)
+
+
+def test_topics_are_derived_for_the_kept_copy_of_a_duplicate_and_numbered_after_it():
+    acts = activities(["https://vendor.com/solutions/data", "https://vendor.com/solutions/data", "/solutions/reverse-etl"])
+    acts["activity_id"] = ["E1", "E1", "E2"]
+    acts["timestamp"] = ["2024-03-02", "2024-03-01", "2024-03-03"]
+    h = read(acts)
+    assert h["activities"][["activity_id", "topic"]].values.tolist() == [["E1", "data"], ["E2", "reverse etl"]]
+    assert [(n.code, n.count, n.rows) for n in h.notices if n.code in ("activities.duplicate_id", "activities.topic_from_url")] \
+        == [("activities.duplicate_id", 1, (1,)), ("activities.topic_from_url", 2, (1, 2))]
 
 
 # --- the model bundle --------------------------------------------------------------------------------------
