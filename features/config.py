@@ -128,6 +128,10 @@ class FeatureSettings:
         Declared accounts attributes, ``(column, kind)`` with kind
         ``category`` or ``number`` (``[attributes.accounts]``); each becomes
         the feature ``attribute__<column>``. Default: none.
+    topic_url_prefixes : tuple of (str, str)
+        ``(URL path prefix, topic)`` pairs, sorted, both lower case
+        (``[topics] url_prefixes``): an activity without a topic gets the
+        topic of the longest prefix its URL's path starts with. Default: none.
 
     The defaults describe the market of the bundled synthetic generator; set
     your own profile for real data.
@@ -145,6 +149,7 @@ class FeatureSettings:
     label_excluded_types: tuple[str, ...] = ("renewal",)
     warmup_days: int | None = None
     attributes: tuple[tuple[str, str], ...] = ()
+    topic_url_prefixes: tuple[tuple[str, str], ...] = ()
 
 
 # --- the schema ------------------------------------------------------------------------------------------
@@ -696,6 +701,36 @@ class Alert(Section):
     max_retry_after_seconds: _number(0, 3600) = Field(120.0, description="The longest a Retry-After header may make it wait.")
 
 
+def _check_url_prefixes(v):
+    """``{"/path/prefix": "topic"}``: every prefix and topic judged, so all their problems are listed together."""
+    if not isinstance(v, dict):
+        raise _problem(f"must be a table of URL path prefix = topic, such as {{ \"/solutions/etl\" = \"etl\" }}, "
+                       f"not {_shown(v)}")
+    found, out = [], {}
+    for prefix, topic in v.items():
+        key = prefix.strip().lower() if isinstance(prefix, str) else ""
+        if not key.startswith("/"):
+            # The location stays the key's: "[topics] url_prefixes: ...", the prefix quoted in the text.
+            found.append(((), f"{prefix!r}: a prefix must be a URL path starting with \"/\", such as "
+                          "\"/solutions/etl\" (the path only: a URL's host and query are not compared)", prefix))
+        elif not isinstance(topic, str) or not topic.strip():
+            found.append(((), f"{prefix!r}: the topic must be non-empty text, not {_shown(topic)}", topic))
+        elif key in out:
+            found.append(((), f"{prefix!r}: given twice (prefixes are compared case-insensitively)", prefix))
+        else:
+            out[key] = topic.strip().lower()
+    _problems("url_prefixes", found)
+    return out
+
+
+class Topics(Section):
+    """``[topics]``: the topic of an activity that has none, from its URL's path (see docs/data.md)."""
+
+    url_prefixes: Annotated[dict[str, str], BeforeValidator(_check_url_prefixes)] = Field(
+        default_factory=dict, description="URL path prefix = topic: an activity without a topic gets the one of the "
+        "longest prefix its URL's path starts with (compared case-insensitively; host and query ignored).")
+
+
 class Dispositions(Section):
     """``[dispositions]``: how sales' verdicts on the MQAs are judged (``mqa dispositions``; see docs/monitoring.md)."""
 
@@ -713,6 +748,7 @@ class ConfigFile(Section):
     database: Database = Field(default_factory=Database)
     icp: Icp = Field(default_factory=Icp)
     intent: Intent = Field(default_factory=Intent)
+    topics: Topics = Field(default_factory=Topics)
     engagement: Engagement = Field(default_factory=Engagement)
     labels: Labels = Field(default_factory=Labels)
     grid: Grid = Field(default_factory=Grid)
@@ -934,4 +970,5 @@ def feature_settings(checked: ConfigFile) -> FeatureSettings:
                               else FeatureSettings().label_excluded_types),
         warmup_days=checked.grid.warmup_days,
         attributes=tuple(checked.attributes.accounts.items()),
+        topic_url_prefixes=tuple(sorted(checked.topics.url_prefixes.items())),
     )

@@ -23,7 +23,9 @@ in read order across stages:
    its notices when the counts are summed elsewhere).
 4. Clean: :func:`clean_activities` (:func:`activity_types`,
    :func:`unknown_types_notice`, :func:`drop_duplicate_activities`),
-   :func:`clean_opportunities`.
+   :func:`fill_topics` (:func:`activity_topics`, :func:`url_paths`,
+   :func:`topics_notice`), :func:`clean_opportunities`,
+   :func:`clean_opportunity_contacts`.
 5. Warn: :func:`note_suspicious_times`; then :func:`canonical_order`.
 """
 
@@ -68,8 +70,10 @@ class History:
         columns exist (missing ones are all-NA). Timestamps are UTC.
         ``contacts`` gains ``email_domain`` and ``matched_by``; ``activities``
         gains ``matched_by`` and has ``account_id`` filled by matching (empty
-        where unmatched); ``intent`` and ``signals`` have ``account_id`` filled
-        from ``domain`` where needed.
+        where unmatched), and ``topic`` in lower case, taken from ``url`` where
+        none is given (``[topics] url_prefixes``, :func:`fill_topics`);
+        ``intent`` and ``signals`` have ``account_id`` filled from ``domain``
+        where needed.
     present : tuple of str
         Tables that were in the folder.
     files : dict
@@ -128,9 +132,9 @@ class History:
         lines = [f"CRM history {self.folder}".rstrip()]
         for name in c.TABLE_ORDER:
             if name in self.present:
-                lines.append(f"  {name:<14}{len(self.tables[name]):>12,} rows  ({self.files[name]})")
+                lines.append(f"  {_name_and_count(name, f'{len(self.tables[name]):,}')} rows  ({self.files[name]})")
             else:
-                lines.append(f"  {name:<14}{'-':>12}       (no file: no such signal)")
+                lines.append(f"  {_name_and_count(name, '-')}       (no file: no such signal)")
         lo, hi = self.date_range()
         if lo is not None:
             lines.append(f"  events from {lo:%Y-%m-%d} to {hi:%Y-%m-%d}")
@@ -164,6 +168,12 @@ class History:
         return "\n".join(lines)
 
 
+def _name_and_count(name: str, count: str) -> str:
+    """A table's name and its count in 26 columns, the count right-aligned (a longer name eats into the count's room)."""
+    room = max(12 - max(len(name) - 14, 0), len(count) + 1)
+    return f"{name:<14}{count:>{room}}"
+
+
 def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config | None = None,
                  purpose: str = "train") -> History:
     """Read, validate and match a CRM history: a folder of table files, a database, or a dict of DataFrames.
@@ -180,7 +190,8 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
         matched by the same code as files (their columns as Parquet's would
         be: typed values, or text as a CSV gives).
     config : Config, optional
-        Column-name mapping (and ``[database]``); defaults to none.
+        Column-name mapping (and ``[database]``, and ``[topics]`` for the
+        activities' topics); defaults to none.
     purpose : {'train', 'predict'}
         Which tables are required: training needs ``accounts`` and
         ``opportunities``, prediction only ``accounts``.
@@ -235,7 +246,7 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
             tables[name] = frame
 
     if "accounts" in tables:
-        check_references(tables, log)
+        check_references(tables, log, found=files)
     log.raise_if_any(str(folder) or "given as DataFrames")
 
     present = tuple(n for n in c.TABLE_ORDER if n in tables)
@@ -243,7 +254,7 @@ def read_history(folder: str | Path | Mapping[str, pd.DataFrame], config: Config
         if name not in tables:
             tables[name] = empty_table(c.TABLES[name])
     report = MatchReport()
-    tables = _match_and_clean(tables, log, report)
+    tables = _match_and_clean(tables, log, report, topics=config.features.topic_url_prefixes)
     note_suspicious_times(tables, log)
     tables = canonical_order(tables)
     return History(
@@ -294,14 +305,17 @@ def frames_as_raw(frames: Mapping[str, pd.DataFrame], log: ProblemLog) -> tuple[
     return raws, names
 
 
-def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport) -> dict[str, pd.DataFrame]:
+def _match_and_clean(tables: dict[str, pd.DataFrame], log: ProblemLog, report: MatchReport,
+                     topics: tuple[tuple[str, str], ...] = ()) -> dict[str, pd.DataFrame]:
     """Stages 3 and 4 on every table, in the order whose notices read_history lists."""
     account_ids = pd.Index(tables["accounts"]["account_id"])
     contacts, index = match_contacts_to_accounts(tables["accounts"], tables["contacts"], log, report)
     activities = clean_activities(tables["activities"], log)
+    activities = fill_topics(activities, topics, log)
     activities = match_activities_to_accounts(activities, contacts, account_ids, index, log, report)
     tables.update(match_events_to_accounts(tables, account_ids, index, log))
     tables["opportunities"] = clean_opportunities(tables["opportunities"])
+    tables["opportunity_contacts"] = clean_opportunity_contacts(tables["opportunity_contacts"], log)
     tables["contacts"] = contacts.drop(columns=["given_account_id"])
     tables["activities"] = activities
     return tables
@@ -595,8 +609,13 @@ def empty_table(table: c.Table) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- 2. check across tables
 
-def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
-    """Check that contacts, opportunities and dispositions point at accounts that exist.
+def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog, found=None) -> None:
+    """Check that rows point at rows of other tables that exist.
+
+    Contacts, opportunities and dispositions point at accounts;
+    opportunity_contacts at opportunities and contacts, which it therefore
+    needs: without them its rows can be neither checked nor dated (a role is
+    known from its opportunity's ``created_at``).
 
     Parameters
     ----------
@@ -604,7 +623,14 @@ def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         Typed tables (:func:`type_table`), ``accounts`` among them; a table
         absent from the dict is not checked.
     log : ProblemLog
-        Receives ``references.unknown_account`` per table, with its rows.
+        Receives ``references.unknown_account`` per table,
+        ``references.unknown_opportunity`` and ``references.unknown_contact``
+        with their rows, and ``references.table_missing`` when
+        opportunity_contacts lacks the table it points at.
+    found : collection of str, optional
+        The tables the source holds, read or not (default: ``tables``'):
+        a table that is there but could not be read already has its problem,
+        and is not said to be missing.
     """
     known = pd.Index(tables["accounts"]["account_id"].dropna())
     for name in ("contacts", "opportunities", "dispositions"):
@@ -615,16 +641,37 @@ def check_references(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         if unknown.any():
             log.problem(name, "account_id", "points at an account that is not in the accounts table; add the account or fix the id",
                         unknown, ids.astype(object), code="references.unknown_account")
+    if "opportunity_contacts" not in tables:
+        return
+    found = set(tables) if found is None else set(found)
+    roles = tables["opportunity_contacts"]
+    for column, target, key, noun in (("opportunity_id", "opportunities", "opportunity_id", "opportunity"),
+                                      ("contact_id", "contacts", "contact_id", "contact")):
+        if target not in tables:
+            if target not in found:
+                log.problem("opportunity_contacts", column,
+                            f"points at {target}, but the history has no {target} table, so no row can be checked"
+                            + (" or dated (a role is known from its opportunity's created_at)" if target == "opportunities" else "")
+                            + f"; add the {target} table, or leave opportunity_contacts out", code="references.table_missing")
+            continue
+        ids = roles[column]
+        unknown = ids.notna() & ~ids.isin(pd.Index(tables[target][key].dropna()))
+        if unknown.any():
+            log.problem("opportunity_contacts", column, f"points at {'an' if noun[0] in 'aeiou' else 'a'} {noun} that is not in "
+                        f"the {target} table; add the {noun} or fix the id", unknown, ids.astype(object),
+                        code=f"references.unknown_{noun}")
 
 
 # The tables whose order reaches the features and the model, and the unique id that orders each.
 ORDER_KEYS = {"accounts": "account_id", "contacts": "contact_id", "opportunities": "opportunity_id",
               # No id of its own: by time, then what it says (the full row, so an export's order never matters).
-              "dispositions": ["date", "account_id", "disposition", "reason", "owner"]}
+              "dispositions": ["date", "account_id", "disposition", "reason", "owner"],
+              # No id nor time of its own: by opportunity and person, then the rest of the row.
+              "opportunity_contacts": ["opportunity_id", "contact_id", "role", "is_primary"]}
 
 
 def canonical_order(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Accounts, contacts and opportunities in id order, so that an export's row order never matters.
+    """Every table of :data:`ORDER_KEYS` in its keys' order, so that an export's row order never matters.
 
     The accounts' order is the grid's, hence the order of the training rows
     LightGBM sums gradients over and of the predict output; the same export
@@ -784,6 +831,136 @@ def clean_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
     return opp
 
 
+def clean_opportunity_contacts(roles: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Opportunity contact roles with ``role`` trimmed in lower case, and one row per person and opportunity.
+
+    A person on one opportunity twice (an export of two role records) is one
+    row: the primary one is kept, then the first role in alphabetical order,
+    never by row order, so that two exports that list rows differently load
+    the same.
+
+    Parameters
+    ----------
+    roles : DataFrame
+        Typed opportunity_contacts (:func:`type_table`).
+    log : ProblemLog
+        Receives ``opportunity_contacts.duplicate`` with the dropped rows.
+
+    Returns
+    -------
+    DataFrame
+        A new frame, its index unchanged.
+    """
+    out = roles.copy()
+    out["role"] = out["role"].str.strip().str.lower()
+    pair = ["opportunity_id", "contact_id"]
+    repeated = (out[pair].notna().all(axis=1) & out.duplicated(pair, keep=False)).to_numpy(dtype=bool)
+    if repeated.any():
+        rank = out.loc[repeated, pair + ["role"]].assign(_secondary=~out.loc[repeated, "is_primary"].fillna(False).astype(bool))
+        kept = rank.sort_values(pair + ["_secondary", "role"], na_position="last", kind="stable").drop_duplicates(pair).index
+        dup = repeated & ~out.index.isin(kept)
+        log.notice("opportunity_contacts", "contact_id", "names one person twice on one opportunity; one row is kept (the "
+                   "primary one, then the first role in alphabetical order) and the others are dropped as duplicates",
+                   dup, (out["opportunity_id"] + " / " + out["contact_id"]).astype(object),
+                   code="opportunity_contacts.duplicate")
+        out = out[~dup]
+    return out
+
+
+def url_paths(urls: pd.Series) -> pd.Series:
+    """Each URL's path in lower case, without scheme, host, query and fragment: ``https://V.com/A?b`` is ``/a``.
+
+    A URL without a scheme may start with its host (``www.vendor.com/a``); a
+    URL with a host and no path is ``/``. Computed once per distinct URL.
+    """
+    def path(u: pd.Series) -> pd.Series:
+        u = u.str.strip().str.lower()
+        # scheme://host or //host; else a bare host (a dotted name) before the path.
+        u = u.str.replace(r"^(?:[a-z][a-z0-9+.\-]*:)?//[^/?#]*|^[a-z0-9\-]+(?:\.[a-z0-9\-]+)+(?::\d+)?(?=[/?#]|$)", "",
+                          regex=True)
+        u = u.str.replace(r"[?#].*$", "", regex=True)
+        return u.mask(u.eq(""), "/")
+    return map_unique(urls, path)
+
+
+def activity_topics(activities: pd.DataFrame, prefixes: tuple[tuple[str, str], ...] = ()) -> tuple[pd.Series, pd.Series]:
+    """Each activity's topic, and where it came from its URL.
+
+    Parameters
+    ----------
+    activities : DataFrame
+        With ``topic`` and ``url``.
+    prefixes : tuple of (str, str)
+        ``(path prefix, topic)``, lower case
+        (:attr:`~mqa.features.config.FeatureSettings.topic_url_prefixes`).
+
+    Returns
+    -------
+    topic : Series of str
+        The given topic trimmed in lower case; where none is given, the topic
+        of the longest prefix the URL's path (:func:`url_paths`) starts with;
+        else missing.
+    from_url : Series of bool
+        Where the topic came from the URL.
+    """
+    given = map_unique(activities["topic"], lambda t: t.str.strip().str.lower())
+    given = given.mask(given.eq(""))
+    if not prefixes or not len(activities):
+        return given, pd.Series(False, index=activities.index)
+
+    def topic_of(paths: pd.Series) -> pd.Series:
+        out = pd.Series(pd.NA, index=paths.index, dtype="str")
+        # Shortest first, so that a longer prefix overwrites it: the longest wins.
+        for prefix, topic in sorted(prefixes, key=lambda p: len(p[0])):
+            out = out.mask(paths.str.startswith(prefix).fillna(False).astype(bool), topic)
+        return out
+
+    derived = map_unique(url_paths(activities["url"]), topic_of)
+    from_url = (given.isna() & derived.notna()).to_numpy(dtype=bool)
+    return given.mask(from_url, derived), pd.Series(from_url, index=activities.index)
+
+
+def fill_topics(activities: pd.DataFrame, prefixes: tuple[tuple[str, str], ...], log: ProblemLog) -> pd.DataFrame:
+    """Activities with their topic in lower case, taken from the URL where none is given (:func:`activity_topics`).
+
+    Parameters
+    ----------
+    activities : DataFrame
+        Cleaned activities (:func:`clean_activities`).
+    prefixes : tuple of (str, str)
+        ``[topics] url_prefixes``.
+    log : ProblemLog
+        Receives ``activities.topic_from_url`` (:func:`topics_notice`).
+
+    Returns
+    -------
+    DataFrame
+        A new frame.
+    """
+    out = activities.copy()
+    topic, from_url = activity_topics(out, prefixes)
+    out["topic"] = topic
+    if from_url.any():
+        log.notices.append(topics_notice(len(out), *examples(from_url, topic.astype(object))))
+    return out
+
+
+def topics_notice(total: int, count: int, rows: tuple[int, ...] = (), values: tuple[str, ...] = ()) -> Notice:
+    """The notice ``activities.topic_from_url``: how many activities got their topic from their URL.
+
+    Parameters
+    ----------
+    total : int
+        Activities (after duplicates are dropped).
+    count : int
+        Those whose topic came from the URL.
+    rows, values : tuple
+        Example rows and their topics (:func:`~mqa.features.problems.examples`).
+    """
+    return Notice("activities", "topic", f"{count:,} of {total:,} activities have no topic of their own and got one from "
+                  "their url by [topics] url_prefixes", count, tuple(rows), tuple(values), code="activities.topic_from_url")
+
+
 def clean_activities(activities: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     """Activity types in the vocabulary, and repeated activity ids dropped.
 
@@ -836,8 +1013,7 @@ def activity_types(activities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     kind = map_unique(activities["type"], lambda t: t.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True))
     # The path, not the host or query, decides: vendor.com/pricing is a pricing page,
     # pricing.vendor.com/blog is not.
-    on_pricing = map_unique(activities["url"], lambda u: u.str.lower().str.replace(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", regex=True)
-                            .str.replace(r"[?#].*$", "", regex=True).str.contains("/pricing", regex=False).astype("str"))
+    on_pricing = map_unique(url_paths(activities["url"]), lambda p: p.str.contains("/pricing", regex=False).astype("str"))
     pricing = kind.eq("web_visit") & on_pricing.eq("True")
     kind = kind.mask(pricing, "pricing_page_visit")
     unknown = kind.notna() & ~kind.isin(c.ACTIVITY_TYPES + c.SALES_ACTIVITY_TYPES)
@@ -952,5 +1128,6 @@ __all__ = [
     "check_required_tables", "table_for", "map_columns", "type_table", "empty_table", "check_references",
     "match_contacts_to_accounts", "clean_activities", "activity_types", "unknown_types_notice", "drop_duplicate_activities",
     "match_activities_to_accounts", "note_activity_matching", "match_events_to_accounts", "clean_opportunities",
+    "clean_opportunity_contacts", "url_paths", "activity_topics", "fill_topics", "topics_notice",
     "note_suspicious_times", "canonical_order", "missing_folder",
 ]

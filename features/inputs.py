@@ -20,7 +20,8 @@ from .build import FEATURES_BY_NAME, feature_names
 from .history import History
 
 # Columns read derives when they are empty: where they come from.
-_DERIVED = {"contacts.department": "title", "contacts.seniority": "title"}
+_DERIVED = {"contacts.department": "title", "contacts.seniority": "title",
+            "activities.topic": "url matching [topics] url_prefixes"}
 MAX_NAMED = 3
 
 

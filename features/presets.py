@@ -38,7 +38,7 @@ PRESETS: dict[str, Preset] = {
             "the like must use your org's values.",
         ),
         tables={"accounts": "Account.csv", "contacts": "Contact.csv", "opportunities": "Opportunity.csv",
-                "activities": "Task.csv"},
+                "opportunity_contacts": "OpportunityContactRole.csv", "activities": "Task.csv"},
         columns={
             "accounts": {"account_id": "Id", "name": "Name", "domain": "Website", "industry": "Industry",
                          "employees": "NumberOfEmployees", "annual_revenue": "AnnualRevenue",
@@ -48,10 +48,14 @@ PRESETS: dict[str, Preset] = {
             "opportunities": {"opportunity_id": "Id", "account_id": "AccountId", "created_at": "CreatedDate",
                               "closed_at": "CloseDate", "stage": "StageName", "amount": "Amount", "type": "Type",
                               "is_won": "IsWon"},
+            "opportunity_contacts": {"opportunity_id": "OpportunityId", "contact_id": "ContactId", "role": "Role",
+                                     "is_primary": "IsPrimary"},
             "activities": {"activity_id": "Id", "timestamp": "CreatedDate", "type": "Type", "contact_id": "WhoId",
                            "account_id": "AccountId", "title": "Subject"},
         },
         table_notes={
+            "opportunity_contacts": "OpportunityContactRole: who was on each opportunity, in which role. Optional: "
+                                    "without the file, opportunities simply have no contact roles.",
             "activities": "Salesforce Tasks are logged sales touches: their Types Call, Email and Meeting are the contract's "
                           "sales types\n# (timed by 'mqa dispositions', no engagement points), any other counts as 'other' (reported). A marketing "
                           "automation export\n# (web visits, form fills, webinars) is the better activities table "
@@ -121,6 +125,7 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("database", "schema"): "crm",
     ("database.tables", "accounts"): "sf_account",
     ("database.tables", "opportunities"): "salesforce.opportunity",
+    ("topics", "url_prefixes"): {"/solutions/data-pipelines": "data pipelines", "/solutions/reverse-etl": "reverse etl"},
 }
 
 # Sections a user must look at: their defaults describe the synthetic market.
@@ -155,7 +160,8 @@ def _section_lines(name: str, model: type[Section]) -> list[str]:
             subtables += ["", f"# {doc} Uncomment the header with the tables you map.", f"# [{name}.{key}]"] + [
                 f"# {k} = {_toml(EXAMPLES.get((name + '.' + key, k), k))}" for k in type(default).model_fields]
             continue
-        if default is None:
+        if default is None or (default == {} and (name, key) in EXAMPLES):
+            # Not set, or an empty table: the example shows what a value looks like.
             example = EXAMPLES.get((name, key))
             lines += [f"# {doc} Not set by default; for example:", f"# {key} = {_toml(example)}"]
         else:

@@ -64,6 +64,9 @@ PROBLEM_CODES: dict[str, str] = {
     "values.not_unique": "repeated values in a unique id column",
     "opportunities.closed_before_created": "an opportunity closes before it is created",
     "references.unknown_account": "an account_id that is not in accounts",
+    "references.unknown_opportunity": "an opportunity_id of opportunity_contacts that is not in opportunities",
+    "references.unknown_contact": "a contact_id of opportunity_contacts that is not in contacts",
+    "references.table_missing": "opportunity_contacts without the opportunities or contacts table it points at",
 }
 NOTICE_CODES: dict[str, str] = {
     "accounts.free_mail_domain": "an account's domain is a free-mail domain, which matches nothing",
@@ -71,10 +74,12 @@ NOTICE_CODES: dict[str, str] = {
     "contacts.unmatched": "contacts without an account that no email domain matches",
     "activities.unknown_type": "activity types outside the vocabulary, kept as 'other'",
     "activities.duplicate_id": "repeated activity ids; one copy is kept",
+    "activities.topic_from_url": "activities without a topic that got one from their url by [topics] url_prefixes",
     "activities.unmatched": "activities that match no account",
     "activities.unknown_account_id": "activities naming an account id that is not in accounts",
     "intent.unmatched": "intent rows that match no account",
     "signals.unmatched": "signal rows that match no account",
+    "opportunity_contacts.duplicate": "one person named twice on one opportunity; one row is kept",
     "history.stale_engagement": "the engagement stream ends long before the last opportunity",
     "opportunities.before_account": "opportunities created before their account",
     "activities.one_day": "most accounts have all their activity on one day",

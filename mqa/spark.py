@@ -6,9 +6,9 @@ pandas code as :func:`~mqa.features.history.read_history`,
 :func:`~mqa.predict.batch.predict_history`, so that its features and scores
 equal the single-machine ones row for row. Nothing is implemented twice:
 
-1. The small tables (accounts, contacts, opportunities, intent, signals) are
-   collected to the driver as Arrow and checked, typed and matched there by
-   the pandas code itself.
+1. The small tables (accounts, contacts, opportunities, intent, signals,
+   opportunity_contacts, dispositions) are collected to the driver as Arrow
+   and checked, typed and matched there by the pandas code itself.
 2. Activities, the one table too big for a driver, are checked, typed and
    matched chunk by chunk on the executors (``mapInArrow``) by the same
    functions, with the driver's matched contacts and domain index broadcast.
@@ -22,8 +22,10 @@ equal the single-machine ones row for row. Nothing is implemented twice:
    ``build_features`` or ``predict_history`` runs on it
    (``groupBy(bucket).cogroup(...).applyInArrow``). A contact that an activity
    of the bucket refers to (by id or email) is copied into the bucket even
-   when it belongs to another account. Rows keep their original order inside
-   a bucket, so sums are accumulated in the same order as on one machine.
+   when it belongs to another account; an opportunity's contact roles go to
+   the bucket of its account, with the contacts they name. Rows keep their
+   original order inside a bucket, so sums are accumulated in the same order
+   as on one machine.
 
 This is the only module that imports PySpark (``pip install -e '.[spark]'``).
 It needs a classic Spark session (local mode, ``spark-submit``, a Databricks
@@ -65,12 +67,14 @@ from mqa.features.families import engagement_streams
 from mqa.features.files import FORMATS, discover, split_name
 from mqa.features.history import (
     History,
+    activity_topics,
     activity_types,
     canonical_order,
     check_references,
     check_required_tables,
     clean_activities,
     clean_opportunities,
+    clean_opportunity_contacts,
     drop_duplicate_activities,
     empty_table,
     join_columns,
@@ -80,6 +84,7 @@ from mqa.features.history import (
     missing_folder,
     note_activity_matching,
     table_for,
+    topics_notice,
     type_table,
     unknown_types_notice,
 )
@@ -103,12 +108,13 @@ _ACTIVITY_COLUMNS = ("activity_id", "timestamp", "type", "contact_id", "account_
 # Typed activities as they leave the chunk pass: timestamps are int64
 # nanoseconds (exact, whatever the session time zone); ``_given`` is the
 # account id the row came with (duplicate resolution orders by it);
+# ``_from_url`` marks a topic taken from the url ([topics] url_prefixes);
 # ``_part``/``_idx`` place the row in Spark's read order; a row with ``_meta``
 # set carries one chunk's problems, notices and match report instead of data.
 _TYPED = pa.schema([
     ("activity_id", pa.string()), ("timestamp", pa.int64()), ("type", pa.string()), ("contact_id", pa.string()),
     ("account_id", pa.string()), ("email", pa.string()), ("url", pa.string()), ("minutes", pa.float64()),
-    ("title", pa.string()), ("topic", pa.string()), ("sales_touch", pa.bool_()), ("matched_by", pa.string()), ("_given", pa.string()), ("_part", pa.int64()), ("_idx", pa.int64()),
+    ("title", pa.string()), ("topic", pa.string()), ("sales_touch", pa.bool_()), ("matched_by", pa.string()), ("_from_url", pa.bool_()), ("_given", pa.string()), ("_part", pa.int64()), ("_idx", pa.int64()),
     ("_meta", pa.string()),
 ])
 _DROPPED = pa.schema([("_pos", pa.int64()), ("activity_id", pa.string()), ("_meta", pa.string())])
@@ -378,7 +384,7 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
                 log.problem(name, next(iter(config.joins[name])), "the Spark engine does not join activity columns; "
                             "join them in the export, or use --engine pandas", code="columns.join_unknown")
                 continue
-            activities = _activity_source(df, nanos, files[name], mapping, log)
+            activities = _activity_source(df, nanos, files[name], mapping, log, config.features.topic_url_prefixes)
             continue
         table = table_for(name, config)  # with the declared attribute columns
         raw = _collect_raw(df, nanos, table, files[name], mapping, log)
@@ -390,7 +396,7 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
         if frame is not None:
             tables[name] = frame
     if "accounts" in tables:
-        check_references(tables, log)
+        check_references(tables, log, found=frames)
     if activities is not None and activities["frame"] is None:
         activities = None  # its header was refused: already a problem
     return tables, activities
@@ -421,6 +427,7 @@ def _match_small_tables(tables: dict[str, pd.DataFrame]) -> _SmallTables:
     contacts, index = match_contacts_to_accounts(tables["accounts"], tables["contacts"], head_log, report)
     tables.update(match_events_to_accounts(tables, account_ids, index, tail_log))
     tables["opportunities"] = clean_opportunities(tables["opportunities"])
+    tables["opportunity_contacts"] = clean_opportunity_contacts(tables["opportunity_contacts"], tail_log)
     # The activities' columns and dtypes, as read_history gives them.
     shape = match_activities(clean_activities(tables["activities"], ProblemLog()), contacts, account_ids, index, MatchReport())
     report.activities_by_method = {m: 0 for m in MATCH_ORDER}
@@ -625,12 +632,14 @@ def _collect_raw(df: DataFrame, nanos, table: c.Table, name: str, mapping: dict[
     return _with_timestamps(arrow, _nanos_raw(df, nanos, table, mapping)).to_pandas()
 
 
-def _activity_source(df: DataFrame, nanos, name: str, mapping: dict[str, str], log: ProblemLog) -> dict:
+def _activity_source(df: DataFrame, nanos, name: str, mapping: dict[str, str], log: ProblemLog,
+                     topics: tuple[tuple[str, str], ...] = ()) -> dict:
     """The activities' header checked on the driver, and their raw frame with contract column names.
 
     The header (duplicate names, mapped and required columns) is checked once
     here by :func:`~mqa.features.history.type_table` on no rows; the values
-    are checked chunk by chunk.
+    are checked chunk by chunk, where ``topics`` (``[topics] url_prefixes``)
+    fill the topics too.
     """
     header = pd.DataFrame(columns=list(df.columns), dtype=object)
     checked = type_table(_ACTIVITIES, header, name, log, mapping=mapping)
@@ -640,7 +649,7 @@ def _activity_source(df: DataFrame, nanos, name: str, mapping: dict[str, str], l
     raw_nanos = _nanos_raw(df, nanos, _ACTIVITIES, mapping)
     frame = df.select([F.col(_quoted(raw)).alias(col) for col, raw in names.items()])
     return {"frame": frame, "nanos": frozenset(col for col, raw in names.items() if raw in raw_nanos),
-            "name": name, "slot": len(log.problems)}
+            "name": name, "slot": len(log.problems), "topics": tuple(topics)}
 
 
 def _quoted(name: str) -> str:
@@ -652,12 +661,12 @@ def _quoted(name: str) -> str:
 def _typed_activities(spark: SparkSession, source: dict, lookups) -> DataFrame:
     """Activities typed (and matched, with ``lookups``) chunk by chunk, with one ``_meta`` row per chunk."""
     run = functools.partial(_type_and_match, name=source["name"], nanos=source["nanos"], lookups=lookups,
-                            chunk_rows=CHUNK_ROWS)
+                            chunk_rows=CHUNK_ROWS, topics=source.get("topics", ()))
     return source["frame"].mapInArrow(run, _spark_schema(_TYPED))
 
 
-def _type_and_match(batches, name: str, nanos, lookups, chunk_rows: int):
-    """Executor side: read_history's typing, type vocabulary and matching on each chunk of one partition."""
+def _type_and_match(batches, name: str, nanos, lookups, chunk_rows: int, topics: tuple[tuple[str, str], ...] = ()):
+    """Executor side: read_history's typing, type vocabulary, topics and matching on each chunk of one partition."""
     part = TaskContext.get().partitionId()
     start = 0
     found = _lookups(lookups.value) if lookups is not None else None
@@ -669,6 +678,8 @@ def _type_and_match(batches, name: str, nanos, lookups, chunk_rows: int):
         sales = kind.isin(c.SALES_ACTIVITY_TYPES).fillna(False).to_numpy(dtype=bool)  # as clean_activities marks them
         typed["type"] = kind.mask(unknown | sales, c.OTHER_ACTIVITY)
         typed["sales_touch"] = sales
+        # A row's topic depends on that row alone: duplicates dropped later keep theirs.
+        typed["topic"], typed["_from_url"] = activity_topics(typed, topics)
         meta = {"part": part, "start": start, "rows": len(typed),
                 "problems": [[p.column, p.message, p.count, list(p.rows), list(p.values), p.code]
                              for p in log.problems if p.count]}
@@ -895,8 +906,16 @@ def _match_all_activities(spark, source, lookups, log, act_log, report, folder, 
     if len(gone):
         rows = rows.join(F.broadcast(spark.createDataFrame(pa.table({"_pos": gone}))), "_pos", "left_anti")
     final = rows.select(*_ACTIVITY_COLUMNS, "_pos")
-    stats = final.agg(F.count(F.lit(1)).alias("n"), F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
+    stats = rows.agg(F.count(F.lit(1)).alias("n"), F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi"),
+                     F.sum(F.col("_from_url").cast("long")).alias("from_url")).collect()[0]
     times = (int(stats["n"]), stats["lo"], stats["hi"])
+    if stats["from_url"]:
+        # Numbered after duplicates are dropped, as read_history numbers them.
+        first = rows.where(F.col("_from_url")).select("_pos", "topic").orderBy("_pos").limit(MAX_EXAMPLES).toArrow()
+        pos = np.asarray(first.column("_pos").to_numpy(), dtype=np.int64)
+        _, _, shown = examples(np.ones(len(pos), dtype=bool), first.column("topic").to_pylist())
+        act_log.notices.append(topics_notice(times[0], int(stats["from_url"]),
+                                             tuple(int(p - np.searchsorted(gone, p) + 1) for p in pos), shown))
 
     note_activity_matching(act_log, report)
     if report.activities_unmatched:
@@ -939,7 +958,7 @@ def _typed_dtypes() -> dict:
     """pandas dtypes of the typed activity columns of a chunk pass."""
     out = {col.name: (TIMESTAMP_DTYPE if col.kind == c.TIMESTAMP else "float64" if col.kind == c.NUMBER else "str")
            for col in _ACTIVITIES.columns}
-    return {**out, "sales_touch": "bool", "matched_by": "str", "_given": "str"}
+    return {**out, "sales_touch": "bool", "matched_by": "str", "_from_url": "bool", "_given": "str"}
 
 
 # --------------------------------------------------------------------------- Arrow <-> pandas
@@ -1050,7 +1069,7 @@ def _partitioned(history: SparkHistory, spec: dict, schema: T.StructType, partit
     acts = history.activities.where(F.col("account_id").isNotNull()).withColumn("_bucket", _bucket(F.col("account_id"), n))
 
     small = {name: history.head.tables[name] for name in ("accounts", "contacts", "opportunities", "intent", "signals",
-                                                         "dispositions")}
+                                                         "opportunity_contacts", "dispositions")}
     if previous is not None:
         small["previous"] = previous
     dtypes = {name: dict(frame.dtypes) for name, frame in small.items()}
@@ -1063,17 +1082,21 @@ def _partitioned(history: SparkHistory, spec: dict, schema: T.StructType, partit
             width[slot[0]] = max(width.get(slot[0], 0), int(slot[1:]) + 1)
     all_slots = [f"{k}{i}" for k in "sldb" for i in range(width.get(k, 0))]
 
+    buckets = _account_buckets(spark, history["accounts"]["account_id"], n)
+    # Row order is kept in ``_order``: a bucket sees its rows in the table's
+    # order, so sums run in the same order as on one machine.
+    ordered = {name: frame.assign(_order=np.arange(len(frame), dtype=np.int64)) for name, frame in small.items()}
+    roles = _roles_by_bucket(ordered["opportunity_contacts"], history["opportunities"], buckets)
     parts = []
-    for name, frame in small.items():
-        # Row order is kept in ``_order``: a bucket sees its rows in the
-        # table's order, so sums run in the same order as on one machine.
-        frame = frame.assign(_order=np.arange(len(frame), dtype=np.int64))
+    for name, frame in ordered.items():
         if name == "contacts":
-            frame = _contacts_by_bucket(spark, frame, acts, history["accounts"]["account_id"], n)
+            frame = _contacts_by_bucket(frame, acts, buckets, roles)
+        elif name == "opportunity_contacts":
+            frame = roles
         if not len(frame):
             continue
         sdf = _driver_frame(spark, frame, dtypes[name])
-        if name != "contacts":
+        if "_bucket" not in frame.columns:
             sdf = sdf.where(F.col("account_id").isNotNull()).withColumn("_bucket", _bucket(F.col("account_id"), n))
         by_slot = {slot: F.col(_quoted(col)) for col, slot in layout[name].items()}
         parts.append(sdf.select(
@@ -1089,24 +1112,42 @@ def _partitioned(history: SparkHistory, spec: dict, schema: T.StructType, partit
     return left.groupBy("_bucket").cogroup(right.groupBy("_bucket")).applyInArrow(run, schema)
 
 
-def _contacts_by_bucket(spark: SparkSession, contacts: pd.DataFrame, acts: DataFrame, account_ids: pd.Series,
-                        n: int) -> pd.DataFrame:
-    """Contacts (with ``_bucket``) in the bucket of their account, and in every bucket whose activities name them.
+def _account_buckets(spark: SparkSession, account_ids: pd.Series, n: int) -> pd.Series:
+    """``{account_id: bucket}``, hashed by Spark as :func:`_bucket` hashes every table's rows."""
+    ids = spark.createDataFrame(pa.table({"account_id": pa.array(account_ids, pa.string())}))
+    found = ids.select("account_id", _bucket(F.col("account_id"), n).alias("_bucket")).toArrow().to_pandas()
+    return found.set_index("account_id")["_bucket"]
+
+
+def _roles_by_bucket(roles: pd.DataFrame, opportunities: pd.DataFrame, buckets: pd.Series) -> pd.DataFrame:
+    """Opportunity contact roles (with ``_bucket``) in the bucket of their opportunity's account.
+
+    A role has no account of its own: it belongs where its opportunity does,
+    so that a bucket sees every person on its accounts' opportunities.
+    """
+    account = roles["opportunity_id"].map(opportunities.set_index("opportunity_id")["account_id"])
+    bucket = account.map(buckets)
+    return roles[bucket.notna().to_numpy()].assign(_bucket=bucket.dropna().astype(np.int64))
+
+
+def _contacts_by_bucket(contacts: pd.DataFrame, acts: DataFrame, buckets: pd.Series, roles: pd.DataFrame) -> pd.DataFrame:
+    """Contacts (with ``_bucket``) in the bucket of their account, and in every bucket whose activities or roles name them.
 
     Features see a contact through the activities that name it (by id, or by
     email for an email-only activity), whichever account it belongs to: its
-    department, its seniority, who the person is. Only the distinct
-    (bucket, contact id, email) triples of the activities reach the driver.
+    department, its seniority, who the person is; and through the
+    opportunities it had a role on (``roles``, :func:`_roles_by_bucket`).
+    Only the distinct (bucket, contact id, email) triples of the activities
+    reach the driver.
     """
-    ids = spark.createDataFrame(pa.table({"account_id": pa.array(account_ids, pa.string())}))
-    buckets = ids.select("account_id", _bucket(F.col("account_id"), n).alias("_bucket")).toArrow().to_pandas()
     refs = (acts.where(F.col("contact_id").isNotNull() | F.col("email").isNotNull())
             .select("_bucket", "contact_id", "email").distinct().toArrow().to_pandas())
     own = contacts[contacts["account_id"].notna()]
-    own = own.assign(_bucket=own["account_id"].map(buckets.set_index("account_id")["_bucket"]).astype(np.int64))
+    own = own.assign(_bucket=own["account_id"].map(buckets).astype(np.int64))
     by_id = contacts.merge(refs[["_bucket", "contact_id"]].dropna().drop_duplicates(), on="contact_id")
     by_email = contacts.merge(refs[["_bucket", "email"]].dropna().drop_duplicates(), on="email")
-    return pd.concat([own, by_id, by_email], ignore_index=True).drop_duplicates(["_bucket", "_order"])
+    by_role = contacts.merge(roles[["_bucket", "contact_id"]].drop_duplicates(), on="contact_id")
+    return pd.concat([own, by_id, by_email, by_role], ignore_index=True).drop_duplicates(["_bucket", "_order"])
 
 
 def _run_bucket(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:

@@ -273,6 +273,92 @@ def test_bad_data_gives_the_single_machine_message(spark, tmp_path, base_tables,
     assert not (tmp_path / "f.parquet").exists()
 
 
+# Topics from URL prefixes: nested prefixes, so that the longest must win on the executors too.
+TOPICS = {"topics": {"url_prefixes": {"/blog": "blog", "/pricing": "pricing", "/pricing/enterprise": "enterprise"}}}
+
+
+@pytest.fixture(scope="module")
+def roles_world(tmp_path_factory, spark, world):
+    """The world's history with opportunity contact roles (some of another account's contacts, one repeated) and URL topics."""
+    from mqa.features.config import load_config
+    from mqa.spark import read_spark_history
+
+    _, tables, _, _, _ = world
+    t = dict(tables)
+    rng = np.random.default_rng(4)
+    opp, contacts = t["opportunities"], t["contacts"].dropna(subset=["account_id"])
+    own = contacts.groupby("account_id")["contact_id"].first()
+    has = opp["account_id"].isin(own.index).to_numpy()
+    roles = pd.DataFrame({"opportunity_id": opp["opportunity_id"][has].to_numpy(),
+                          "contact_id": opp["account_id"][has].map(own).to_numpy(),
+                          "role": rng.choice(["Decision Maker", "Evaluator", None], has.sum()),
+                          "is_primary": rng.random(has.sum()) < 0.5})
+    # People of other accounts on a third of the deals (a partner, a consultant): their bucket is the deal's.
+    other = pd.DataFrame({"opportunity_id": opp["opportunity_id"].to_numpy()[::3],
+                          "contact_id": contacts["contact_id"].sample(len(opp[::3]), random_state=5).to_numpy(),
+                          "role": "influencer", "is_primary": False})
+    t["opportunity_contacts"] = pd.concat([roles, other, roles.iloc[:3].assign(role="technical buyer")],
+                                          ignore_index=True).sample(frac=1.0, random_state=6).reset_index(drop=True)
+    folder = tmp_path_factory.mktemp("roles") / "history"
+    write_history(t, folder)
+    t["activities"].to_parquet(folder / "activities.parquet", index=False, row_group_size=6000)
+    config = load_config(TOPICS)
+    return folder, config, read_history(folder, config=config), read_spark_history(spark, folder, config=config)
+
+
+def test_roles_and_url_topics_read_on_spark_as_on_one_machine(roles_world):
+    _, _, history, sh = roles_world
+    assert sh.summary() == history.summary()
+    assert sh.notices == history.notices
+    codes = [n.code for n in history.notices]
+    assert {"opportunity_contacts.duplicate", "activities.topic_from_url", "activities.duplicate_id"} <= set(codes)
+    # Numbered after the duplicates are dropped, before matching's notices, as on one machine.
+    assert codes.index("activities.duplicate_id") < codes.index("activities.topic_from_url") < codes.index("activities.unmatched")
+    got = spark_activities(sh)
+    pd.testing.assert_series_equal(got["topic"].astype("str"), history["activities"]["topic"].astype("str"), check_names=False)
+    assert set(history["activities"]["topic"].dropna()) == {"blog", "pricing", "enterprise"}
+    pd.testing.assert_frame_equal(sh["opportunity_contacts"], history["opportunity_contacts"], check_exact=True)
+
+
+def test_an_opportunitys_roles_and_their_people_reach_its_accounts_bucket(spark, roles_world):
+    from pyspark.sql import functions as F
+
+    from mqa.spark import _account_buckets, _bucket, _contacts_by_bucket, _roles_by_bucket, spark_features, to_pandas
+
+    _, _, history, sh = roles_world
+    n = 3
+    buckets = _account_buckets(spark, history["accounts"]["account_id"], n)
+    roles = _roles_by_bucket(history["opportunity_contacts"].assign(_order=0), history["opportunities"], buckets)
+    account = roles["opportunity_id"].map(history["opportunities"].set_index("opportunity_id")["account_id"])
+    assert len(roles) == len(history["opportunity_contacts"]) and (roles["_bucket"] == account.map(buckets)).all()
+    acts = sh.activities.where(F.col("account_id").isNotNull()).withColumn("_bucket", _bucket(F.col("account_id"), n))
+    contacts = history["contacts"].assign(_order=np.arange(len(history["contacts"])))
+    placed = set(zip(*_contacts_by_bucket(contacts, acts, buckets, roles)[["_bucket", "contact_id"]].T.to_numpy()))
+    named = set(zip(roles["_bucket"], roles["contact_id"]))
+    own = contacts.set_index("contact_id")["account_id"].map(buckets)
+    assert named <= placed and any(own[c] != b for b, c in named)  # some come from another account's bucket
+    dates = [pd.Timestamp("2026-04-01", tz="UTC")]
+    got = to_pandas(spark_features(spark, sh, as_of=dates, partitions=n), sh)
+    pd.testing.assert_frame_equal(got, build_features(history, as_of=dates), check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_bad_roles_give_the_single_machine_message(spark, tmp_path, base_tables):
+    from mqa.spark import read_spark_history
+
+    folder = write_tables(tmp_path / "bad", dict(base_tables, opportunity_contacts="""
+        opportunity_id,contact_id,role
+        O1,C1,evaluator
+        O9,C1,evaluator
+        O2,GHOST,
+    """))
+    with pytest.raises(DataError) as single:
+        read_history(folder)
+    with pytest.raises(DataError) as on_spark:
+        read_spark_history(spark, folder)
+    assert str(on_spark.value) == str(single.value)
+    assert [p.code for p in single.value.problems] == ["references.unknown_opportunity", "references.unknown_contact"]
+
+
 def test_core_modules_never_import_pyspark():
     code = ("import sys, mqa.cli, mqa.features.history, mqa.features.build, mqa.predict.batch, mqa.train.pipeline\n"
             "mqa.cli.build_parser()\n"

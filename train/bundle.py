@@ -339,10 +339,12 @@ def verify(folder: str | Path) -> str:
 
 def _settings_to_dict(s: FeatureSettings) -> dict:
     d = asdict(s)
-    if not d["attributes"]:
-        # Left out when none are declared: a model without attributes keeps
-        # the same model.json, hence the same version, as before they existed.
-        del d["attributes"]
+    # Left out when none are declared: a model without attributes (or URL
+    # topics) keeps the same model.json, hence the same version, as before
+    # they existed.
+    for key in ("attributes", "topic_url_prefixes"):
+        if not d[key]:
+            del d[key]
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
@@ -359,4 +361,5 @@ def _settings_from_dict(d: dict) -> FeatureSettings:
         label_excluded_types=tup(d.get("label_excluded_types", ["renewal"])), warmup_days=d.get("warmup_days"),
         # Bundles written before attributes existed have no key: none declared.
         attributes=tuple((str(name), str(kind)) for name, kind in d.get("attributes", [])),
+        topic_url_prefixes=tuple((str(prefix), str(topic)) for prefix, topic in d.get("topic_url_prefixes", [])),
     )
