@@ -64,6 +64,7 @@ from mqa.features.build import build_features, default_grid, features_for
 from mqa.features.coerce import TIMESTAMP_DTYPE
 from mqa.features.config import Config, FeatureSettings
 from mqa.features.families import engagement_streams
+from mqa.features.groups import won_roles
 from mqa.features.files import FORMATS, discover, split_name
 from mqa.features.history import (
     History,
@@ -1107,7 +1108,9 @@ def _partitioned(history: SparkHistory, spec: dict, schema: T.StructType, partit
     left = acts.select(*_ACTIVITY_COLUMNS, "_pos", "_bucket")
     spec = dict(spec, dtypes=dtypes, codes=codes, layout=layout, present=history.present, files=history.files,
                 folder=history.head.folder, span=history.head.span, inputs=history.head.inputs,
-                attributes=history.head.attributes)
+                attributes=history.head.attributes,
+                # The contacts every won deal names: the buying-group templates learn across accounts.
+                won_roles=won_roles(history.head))
     run = _on_cogroup(_run_bucket, spec=spec)
     return left.groupBy("_bucket").cogroup(right.groupBy("_bucket")).applyInArrow(run, schema)
 
@@ -1163,7 +1166,8 @@ def _run_bucket(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:
     if not len(tables["accounts"]):
         return schema.empty_table()
     history = SpannedHistory(tables=tables, present=spec["present"], files=spec["files"], folder=spec["folder"],
-                             inputs=spec["inputs"], attributes=spec["attributes"], span=spec["span"])
+                             inputs=spec["inputs"], attributes=spec["attributes"], span=spec["span"],
+                             won_roles=spec["won_roles"])
     if spec["mode"] == "features":
         out = build_features(history, as_of=spec["as_of"], settings=spec["settings"], all_rows=spec["all_rows"])
     else:
