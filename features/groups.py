@@ -281,10 +281,7 @@ def won_groups(ctx: Context, vocab: Vocab, members: Members | None = None) -> Wo
     cells = np.unique(team["cell"].to_numpy())
     pos = np.searchsorted(cells, team["cell"].to_numpy())
     p = team["person"].to_numpy()
-    d = np.full(len(p), -1, dtype=np.int64)
-    sn = np.full(len(p), -1, dtype=np.int64)
-    inside = p < len(dept)
-    d[inside], sn[inside] = dept[p[inside]], sen[p[inside]]
+    d, sn = dept[p], sen[p]
     closed = o.set_index("opp")["closed"].reindex(cells).to_numpy()
     topic = team.drop_duplicates("cell")["group"].to_numpy()
     return _won(vocab, cells, pos, d, sn, closed, topic)
@@ -406,8 +403,7 @@ def detect(ctx: Context) -> Groups:
     per = assign(cell, members.person[rep], members.ev.t[rep], members.topic[rep], members.stage[rep], interest)
     dept, sen = _people(ctx, vocab)
     p = per["person"].to_numpy()
-    pd_ = np.where(p < len(dept), dept[np.minimum(p, max(len(dept) - 1, 0))] if len(dept) else -1, -1)
-    ps = np.where(p < len(sen), sen[np.minimum(p, max(len(sen) - 1, 0))] if len(sen) else -1, -1)
+    pd_, ps = dept[p], sen[p]  # _people covers every person code
     senior = np.isin(ps, [SENIORITY_ORDER.index(s) for s in SENIOR])
     g = per.assign(senior=senior).groupby(["cell", "group"], sort=True).agg(
         size=("person", "size"), stage=("stage", "max"), last=("last", "max"), seniors=("senior", "sum")).reset_index()
@@ -429,21 +425,38 @@ def detect(ctx: Context) -> Groups:
     return Groups(g, per[["cell", "person", "group"]], fill, template, vocab)
 
 
-def _strongest(ctx: Context) -> pd.DataFrame:
-    groups = ctx.memo("buying_groups", lambda: detect(ctx)).groups
-    return groups[groups["rank"] == 0]
+def _groups(ctx: Context) -> pd.DataFrame | None:
+    """The grid's groups, or None when the history has no topics (nor people): the family is then empty.
+
+    Whether it has them is the whole history's answer (a Spark bucket's
+    :attr:`History.inputs`), so every part of a history agrees; and a history
+    without topics does not pay for grouping.
+    """
+    from .inputs import lacking_inputs, provided_inputs  # the inputs module builds on the registry
+
+    if lacking_inputs(GROUP_PEOPLE, provided_inputs(ctx.history)):
+        return None
+    return ctx.memo("buying_groups", lambda: detect(ctx)).groups
 
 
-def _on_grid(ctx: Context, cells: np.ndarray, values, fill_value: float) -> np.ndarray:
+def _strongest(ctx: Context) -> pd.DataFrame | None:
+    groups = _groups(ctx)
+    return None if groups is None else groups[groups["rank"] == 0]
+
+
+def _on_grid(ctx: Context, cells: np.ndarray | None, values, fill_value: float) -> np.ndarray:
     n, k = ctx.grid.shape
-    out = np.full(n * k, fill_value, dtype=float)
-    out[cells] = values
+    out = np.full(n * k, fill_value if cells is not None else np.nan, dtype=float)
+    if cells is not None:
+        out[cells] = values
     return out.reshape(n, k)
 
 
 def group_count(ctx: Context) -> np.ndarray:
-    """Buying groups of two or more people engaged in the last 90 days."""
-    groups = ctx.memo("buying_groups", lambda: detect(ctx)).groups
+    """Buying groups of two or more people engaged in the last 90 days; NaN for a history without topics."""
+    groups = _groups(ctx)
+    if groups is None:
+        return _on_grid(ctx, None, None, np.nan)
     real = groups[groups["size"] >= 2]
     n, k = ctx.grid.shape
     return np.bincount(real["cell"].to_numpy(), minlength=n * k).astype(float).reshape(n, k)
@@ -452,18 +465,24 @@ def group_count(ctx: Context) -> np.ndarray:
 def top_size(ctx: Context) -> np.ndarray:
     """People in the largest buying group."""
     s = _strongest(ctx)
+    if s is None:
+        return _on_grid(ctx, None, None, np.nan)
     return _on_grid(ctx, s["cell"].to_numpy(), s["size"].to_numpy(dtype=float), 0.0)
 
 
 def top_coverage(ctx: Context) -> np.ndarray:
     """Share (0-1) of the won deals' persona template the largest group covers; NaN without a template or group."""
     s = _strongest(ctx)
+    if s is None:
+        return _on_grid(ctx, None, None, np.nan)
     return _on_grid(ctx, s["cell"].to_numpy(), s["coverage"].to_numpy(dtype=float), np.nan)
 
 
 def top_senior_share(ctx: Context) -> np.ndarray:
     """Share of the largest group's people who are VP or C-level; NaN without a group."""
     s = _strongest(ctx)
+    if s is None:
+        return _on_grid(ctx, None, None, np.nan)
     return _on_grid(ctx, s["cell"].to_numpy(), (s["seniors"] / s["size"]).to_numpy(dtype=float), np.nan)
 
 
@@ -550,10 +569,10 @@ def describe(ctx: Context) -> pd.Series:
     people = people.merge(g[["cell", "group", "rank"]], on=["cell", "group"])
     p = people["person"].to_numpy()
     is_contact = p < len(contacts)
-    people = people.assign(contact=np.where(is_contact, contacts["contact_id"].to_numpy(dtype=object)[
-        np.minimum(p, max(len(contacts) - 1, 0))] if len(contacts) else None, None),
-        dept=np.where(p < len(dept), dept[np.minimum(p, max(len(dept) - 1, 0))], -1) if len(dept) else -1,
-        sen=np.where(p < len(sen), sen[np.minimum(p, max(len(sen) - 1, 0))], -1) if len(sen) else -1)
+    ids = contacts["contact_id"].to_numpy(dtype=object)
+    contact = np.full(len(p), None, dtype=object)
+    contact[is_contact] = ids[p[is_contact]]
+    people = people.assign(contact=contact, dept=dept[p], sen=sen[p])
     people = people.sort_values(["cell", "rank", "sen", "contact"], key=lambda c: c.where(c >= 0, 99)
                                 if c.name == "sen" else c, kind="stable", na_position="last")
     members = {key: frame for key, frame in people.groupby(["cell", "rank"], sort=False)}

@@ -236,3 +236,107 @@ def test_detect_counts_groups_on_every_date(history):
                   FeatureSettings())
     g = detect(ctx).groups
     assert set(g["cell"]) == {1}  # 120 days earlier no one at A was engaged yet
+
+
+# --- on the generator's history with several simultaneous buying groups ---------------------------------------
+
+def _benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "groups_benchmark.py"
+    spec = importlib.util.spec_from_file_location("groups_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    from mqa.features.config import config_from
+    from mqa.features.synth import PRODUCT_LINE_PREFIXES, BuyingGroupParams, SynthParams, generate_history
+
+    tables, truth = generate_history(600, seed=1, params=SynthParams(buying_groups=BuyingGroupParams(enabled=True)),
+                                     with_truth=True)
+    config = config_from({"topics": {"url_prefixes": dict(PRODUCT_LINE_PREFIXES)}})
+    return read_history(tables, config=config), truth, config
+
+
+def test_detected_groups_match_the_generators_true_ones(grouped):
+    """The issue's bar: adjusted Rand index >= 0.8 over the engaged people of multi-group accounts.
+
+    Pooled over every account-date with two or more true groups engaged (groups never span accounts); the
+    per-date median too. The mean per account-date is lower (0.82 here, 0.76-0.82 over seeds): ARI is harsh on
+    a three-person date with one person misplaced; the benchmark prints all of them.
+    """
+    history, truth, config = grouped
+    d = _benchmark().detection(history, truth, config.features)
+    assert d["cells"] >= 150 and d["accounts"] >= 20
+    assert d["ari_pooled"] >= 0.85
+    assert d["ari_cell_median"] >= 0.8
+    assert d["ari_mean"] >= 0.75
+
+
+def test_predict_report_and_explain_show_the_groups(grouped, tmp_path):
+    import lightgbm as lgb
+
+    from mqa.features.inputs import feature_inputs
+    from mqa.predict.account import group_lines
+    from mqa.predict.batch import predict_history
+    from mqa.predict.report import ReportSettings, render_report
+    from mqa.train.bundle import ModelBundle
+    from mqa.train.calibration import Calibration
+    from mqa.train.model import Encoding
+    from mqa.train.score import DEFAULT_CUTOFF, DEFAULT_TIERS, ScoreScale
+
+    history, _, config = grouped
+    names, _ = usable_features(history)
+    assert set(NAMES) <= set(names)  # topics from the URLs, roles on the won deals: the whole family has signal
+    settings = config.features
+    rows = build_features(history, as_of=pd.date_range("2025-06-01", "2026-03-01", freq="28D", tz="UTC"),
+                          settings=settings, features=names)
+    rows = rows[rows["label"].notna()]
+    encoding = Encoding.fit(rows, names, settings)
+    X, y = encoding.matrix(rows), rows["label"].to_numpy(dtype=float)
+    booster = lgb.train({"objective": "binary", "num_leaves": 4, "min_data_in_leaf": 5, "verbosity": -1, "seed": 0,
+                         "deterministic": True, "num_threads": 1}, lgb.Dataset(X, y), num_boost_round=8)
+    raw = booster.predict(X, raw_score=True)
+    bundle = ModelBundle(booster, encoding, Calibration.fit(raw, y), ScoreScale.fit(raw), dict(DEFAULT_TIERS),
+                         DEFAULT_CUTOFF, settings, training={"inputs": feature_inputs(names)})
+    as_of = pd.Timestamp("2026-05-01", tz="UTC")
+    out = predict_history(history, bundle, as_of, progress=False)
+    groups = out["buying_groups"].dropna().map(json.loads)
+    multi = groups[groups.map(lambda gs: len({g["topic"] for g in gs if g["topic"] and g["size"] >= 2}) >= 2)]
+    assert len(multi) >= 2, "some accounts have two teams on different product lines"
+    account = out.loc[multi.index[0], "account_id"]
+    said = multi.iloc[0]
+    assert [g["group"] for g in said] == list(range(1, len(said) + 1))
+    assert all(g["summary"].startswith(g["name"]) and g["stage"] in ("content", "pricing", "demo") for g in said)
+    lines = group_lines(out.loc[multi.index[0], "buying_groups"])
+    assert lines[0].startswith(f"  buying groups ({len(said)}; the score rests on the first")
+    assert said[0]["summary"] in lines[1]
+
+    report = render_report(out, history, ReportSettings(), accounts=[account])
+    page = next(text for name, text in report.files.items() if name.startswith("accounts/"))
+    assert 'id="buying-groups"' in page and f"Buying groups ({len(said)})" in page
+    import html
+
+    text = html.unescape(page)
+    assert said[0]["summary"] in text
+    assert "Aim at the " in text
+    # Names appear in the rep's page, never in the scores.
+    first = said[0]["contacts"][0]
+    name = history["contacts"].set_index("contact_id").loc[first, "name"]
+    assert name in text and name not in out.loc[multi.index[0], "buying_groups"]
+
+
+def test_the_model_report_templates_per_topic(grouped):
+    history, _, config = grouped
+    summary = template_summary(history, config.features)
+    topics = [t["topic"] for t in summary["templates"]]
+    assert topics[0] is None and len(topics) >= 2  # over all topics, then the product lines with five won deals
+    overall = summary["templates"][0]
+    assert overall["personas"], "won deals share personas"
+    for p in overall["personas"]:
+        assert p["won_share"] >= 0.4 and 0 <= p["other_share"] <= 1
+    assert overall["sentence"].startswith("groups that opened won opportunities usually had ")
