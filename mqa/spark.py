@@ -64,8 +64,8 @@ from mqa.features.build import build_features, default_grid, features_for
 from mqa.features.coerce import TIMESTAMP_DTYPE
 from mqa.features.config import Config, FeatureSettings
 from mqa.features.families import engagement_streams
-from mqa.features.groups import won_roles
 from mqa.features.files import FORMATS, discover, split_name
+from mqa.features.groups import won_roles
 from mqa.features.history import (
     History,
     activity_topics,
