@@ -40,7 +40,7 @@ ALL = [f for f in feature_names() if not f.startswith("buying_group__")]
 
 def _usable(history):
     """usable_features without the buying_group family and its note (see ALL)."""
-    usable, notes = _usable(history)
+    usable, notes = usable_features(history)
     return ([f for f in usable if not f.startswith("buying_group__")],
             [n for n in notes if not n.startswith("buying_group: ")])
 
