@@ -297,7 +297,8 @@ def read_spark_history(spark: SparkSession, source, config: Config | None = None
     log = ProblemLog()
     folder, frames, files = _source(spark, source, log, config.tables)
     check_required_tables(frames, purpose, log)
-    tables, activities = _check_tables(frames, files, config, purpose, log)
+    given: dict[str, tuple[str, ...]] = {}
+    tables, activities = _check_tables(frames, files, config, purpose, log, given)
     present = tuple(n for n in c.TABLE_ORDER if n in tables or (n == "activities" and activities is not None))
     if log.problems:
         # Nothing can be matched, but the activities' own problems still
@@ -339,6 +340,7 @@ def read_spark_history(spark: SparkSession, source, config: Config | None = None
         folder=folder,
         attributes=config.features.attributes,
         span=proxy.date_range(),
+        columns={n: given.get(n, ()) for n in present},
     )
     head.inputs = _whole_inputs(head, final if activities is not None and count else None)
     return SparkHistory(spark=spark, head=head, activities=final, activity_dtypes=small.activity_dtypes, proxy=proxy,
@@ -374,8 +376,12 @@ def _source(spark: SparkSession, source, log: ProblemLog, names: dict[str, str] 
     return folder, *_read_folder(spark, folder, log, names)
 
 
-def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: str, log: ProblemLog) -> tuple[dict, dict | None]:
-    """The small tables typed and checked on the driver; the activities' header checked (values come later)."""
+def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: str, log: ProblemLog,
+                  given: dict[str, tuple[str, ...]] | None = None) -> tuple[dict, dict | None]:
+    """The small tables typed and checked on the driver; the activities' header checked (values come later).
+
+    ``given`` receives each table's contract columns given in its file, as read_history's ``History.columns``.
+    """
     tables: dict[str, pd.DataFrame] = {}
     activities = None
     for name, (df, nanos) in frames.items():
@@ -385,7 +391,8 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
                 log.problem(name, next(iter(config.joins[name])), "the Spark engine does not join activity columns; "
                             "join them in the export, or use --engine pandas", code="columns.join_unknown")
                 continue
-            activities = _activity_source(df, nanos, files[name], mapping, log, config.features.topic_url_prefixes)
+            activities = _activity_source(df, nanos, files[name], mapping, log, config.features.topic_url_prefixes,
+                                          given)
             continue
         table = table_for(name, config)  # with the declared attribute columns
         raw = _collect_raw(df, nanos, table, files[name], mapping, log)
@@ -393,7 +400,8 @@ def _check_tables(frames: dict, files: dict[str, str], config: Config, purpose: 
             continue
         raw, joined = join_columns(raw, name, files[name], config.joins.get(name, {}), log)
         mapping = dict(mapping, **joined)
-        frame = type_table(table, raw, files[name], log, mapping=mapping, required=name in c.REQUIRED_TABLES[purpose])
+        frame = type_table(table, raw, files[name], log, mapping=mapping, required=name in c.REQUIRED_TABLES[purpose],
+                           given=given)
         if frame is not None:
             tables[name] = frame
     if "accounts" in tables:
@@ -634,7 +642,7 @@ def _collect_raw(df: DataFrame, nanos, table: c.Table, name: str, mapping: dict[
 
 
 def _activity_source(df: DataFrame, nanos, name: str, mapping: dict[str, str], log: ProblemLog,
-                     topics: tuple[tuple[str, str], ...] = ()) -> dict:
+                     topics: tuple[tuple[str, str], ...] = (), given: dict | None = None) -> dict:
     """The activities' header checked on the driver, and their raw frame with contract column names.
 
     The header (duplicate names, mapped and required columns) is checked once
@@ -643,7 +651,7 @@ def _activity_source(df: DataFrame, nanos, name: str, mapping: dict[str, str], l
     fill the topics too.
     """
     header = pd.DataFrame(columns=list(df.columns), dtype=object)
-    checked = type_table(_ACTIVITIES, header, name, log, mapping=mapping)
+    checked = type_table(_ACTIVITIES, header, name, log, mapping=mapping, given=given)
     if checked is None:
         return {"frame": None}
     names = _raw_names(df.columns, _ACTIVITIES, mapping)
