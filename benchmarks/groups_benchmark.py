@@ -147,8 +147,8 @@ def main(argv=None) -> int:
         return 0
     b = backtest(history, config.features, train_settings(config))
     for name, r in b.items():
-        rules = "; ".join(f"{x['rule']}: {x['flagged']:,} flagged, rule {x['rule_precision']:.1%}, model "
-                          f"{x['model_precision']:.1%}" for x in r["rules"])
+        rules = "; ".join(f"{x['rule']}: {x['flagged']:,} flagged, rule {x['rule_precision']:.2%}, model "
+                          f"{x['model_precision']:.2%}" for x in r["rules"])
         trial = r["trial"]
         said = (f"; trial: {trial['roc_auc_with']:.4f} with, {trial['roc_auc_without']:.4f} without ({trial['gain']:+.4f}),"
                 f" {'kept' if trial['kept'] else 'left out'}") if trial else ""

@@ -388,6 +388,20 @@ def _configured(args: argparse.Namespace):
     return config, settings
 
 
+def _with_model_topics(config, bundle):
+    """The configuration with the model's ``[topics] url_prefixes`` when it gives none of its own.
+
+    A model trained on topics read from URLs needs them read the same way to
+    score; a configuration that maps URLs itself wins.
+    """
+    import dataclasses
+
+    mine, trained = config.features.topic_url_prefixes, getattr(bundle.settings, "topic_url_prefixes", ())
+    if mine or not trained:
+        return config
+    return dataclasses.replace(config, features=dataclasses.replace(config.features, topic_url_prefixes=trained))
+
+
 def _spark_history(args: argparse.Namespace, config, purpose: str, command: str):
     """The Spark engine, its session and the history read, checked and matched on it (``--engine spark``)."""
     from mqa.features.sql import is_url
@@ -624,11 +638,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         run = store.latest_run(before=as_of)
         if run is not None:
             previous, previous_as_of = store.run_scores(run), run["as_of"]
+    bundle = _model_for(args, "predict")  # a bad --model is refused before the history is read
+    config = _with_model_topics(config, bundle)
     if args.engine == "spark":
         engine, session, history = _spark_history(args, config, "predict", "predict")
-        bundle = _model_for(args, "predict")
     else:
-        bundle = _model_for(args, "predict")  # a bad --model is refused before the history is read
         history = read_history(args.data, config=config, purpose="predict")
     if args.engine != "spark":
         _check_fresh(history, as_of, bundle, args, "predict")
@@ -713,6 +727,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     config, _ = _configured(args)
     bundle = _model_for(args, "explain")
+    config = _with_model_topics(config, bundle)
     history = read_history(args.data, config=config, purpose="predict")
     _check_fresh(history, as_of, bundle, args, "explain")
     try:

@@ -340,3 +340,24 @@ def test_the_model_report_templates_per_topic(grouped):
     for p in overall["personas"]:
         assert p["won_share"] >= 0.4 and 0 <= p["other_share"] <= 1
     assert overall["sentence"].startswith("groups that opened won opportunities usually had ")
+
+
+def test_scoring_reads_topics_from_urls_as_the_model_was_trained(grouped):
+    """A model trained with [topics] url_prefixes scores a history read without them the same way."""
+    import dataclasses
+
+    from mqa.cli import _with_model_topics
+    from mqa.features.config import Config
+
+    _, _, config = grouped
+
+    @dataclasses.dataclass
+    class Trained:
+        settings: FeatureSettings
+
+    bundle = Trained(config.features)
+    assert _with_model_topics(Config(), bundle).features.topic_url_prefixes == config.features.topic_url_prefixes
+    own = config_with = _with_model_topics(config, Trained(FeatureSettings()))
+    assert own is config_with and own.features.topic_url_prefixes == config.features.topic_url_prefixes
+    untrained = Config()
+    assert _with_model_topics(untrained, Trained(FeatureSettings())) is untrained
