@@ -101,8 +101,9 @@ def group_lines(groups_json, family: dict | None = None) -> list[str]:
     groups = json.loads(groups_json) if isinstance(groups_json, str) else []
     if not groups:
         return []
-    moved = f" (buying groups {family['log_odds']:+.2f} log-odds)" if family and "log_odds" in family else ""
-    out = [f"  buying groups ({len(groups)}; the score rests on the first{moved}):"]
+    moved = family["log_odds"] if family and "log_odds" in family else 0.0
+    said = f"; its buying_group features moved the score {moved:+.2f} log-odds" if abs(moved) >= 0.005 else ""
+    out = [f"  buying groups ({len(groups)}; the score rests on the first{said}):"]
     for g in groups:
         out.append(f"    {g['group']}. {printable(g['summary'])}; furthest step: {g['stage']}, last active "
                    f"{g['last_activity'][:10]}")

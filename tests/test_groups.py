@@ -361,3 +361,30 @@ def test_scoring_reads_topics_from_urls_as_the_model_was_trained(grouped):
     assert own is config_with and own.features.topic_url_prefixes == config.features.topic_url_prefixes
     untrained = Config()
     assert _with_model_topics(untrained, Trained(FeatureSettings())) is untrained
+
+
+def test_the_model_report_and_bundle_carry_the_templates_and_the_trial(grouped):
+    import dataclasses
+
+    from mqa.train.pipeline import train_model
+    from mqa.train.report import render
+    from mqa.train.settings import TrainSettings
+
+    history, _, config = grouped
+    train = dataclasses.replace(TrainSettings(), bootstrap=20)
+    run = train_model(history, settings=config.features, train=train, seed=0)
+    t = run.bundle.training
+    trial = [x for x in t["family_trials"] if x["family"] == "buying_group"]
+    assert len(trial) == 1 and trial[0]["features"] == 4  # tried, whichever way it went
+    templates = t["buying_groups"]["templates"]
+    assert templates[0]["topic"] is None and templates[0]["won"] >= 5
+    page = render(run, train)
+    assert "<h2>Buying groups of won deals</h2>" in page
+    first = templates[0]["sentence"]
+    assert f"<p>{first[:1].upper()}{first[1:]}.</p>" in page.replace("&#39;", "'")
+    assert "Buying groups (4 features, on trial)" in page
+    # Personas and counts only: nothing of a person reaches the bundle.
+    text = json.dumps(t["buying_groups"])
+    contacts = history["contacts"]
+    assert not any(str(v) in text for v in contacts["contact_id"].head(50))
+    assert not any(str(v) in text for v in contacts["email"].dropna().head(50))

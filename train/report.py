@@ -54,7 +54,7 @@ The probability is calibrated ({{ calibration }}, fitted on the backtest's out-o
 {% for line in trials %}<p>Family on trial: {{ line }}.</p>{% endfor %}
 {% if groups and groups.templates %}
 <h2>Buying groups of won deals</h2>
-{% for t in groups.templates %}<p>{{ t.sentence|capitalize }}.</p>{% endfor %}
+{% for t in groups.templates %}<p>{{ t.sentence[:1]|upper }}{{ t.sentence[1:] }}.</p>{% endfor %}
 <table><tr><th>template</th><th>persona</th><th>share of won deals' groups</th><th>share of non-converting accounts' largest groups</th><th>median number</th></tr>
 {% for t in groups.templates %}{% for p in t.personas %}<tr><td>{{ t.topic or "all topics" }}</td><td>{{ p.persona }}</td><td>{{ pct(p.won_share) }}</td><td>{{ pct(p.other_share) }}</td><td>{{ p.median }}</td></tr>{% endfor %}{% endfor %}</table>
 <p class="muted">A won deal's group: the people engaged in the 90 days before the opportunity was created, grouped by topic and timing, and the contacts the opportunity names (opportunity_contacts); {{ "{:,}".format(groups.won) }} won deals. The baseline: the largest group of accounts that never opened an opportunity ({{ "{:,}".format(groups.baseline_groups) }} account-dates). The buying_group features measure each group against the personas named on won opportunities up to its date.</p>
