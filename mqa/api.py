@@ -105,7 +105,7 @@ def read_history(source: HistoryLike, config: ConfigLike = None,
 
 
 def generate_history(n_accounts: int = 2000, seed: int = 0, start: DateLike | None = None,
-                     end: DateLike | None = None) -> dict[str, pd.DataFrame]:
+                     end: DateLike | None = None, buying_groups: bool = False) -> dict[str, pd.DataFrame]:
     """A synthetic CRM history in the contract's shape, from a latent buying-cycle process.
 
     Parameters
@@ -116,6 +116,12 @@ def generate_history(n_accounts: int = 2000, seed: int = 0, start: DateLike | No
         The same seed gives the same tables.
     start, end : date-like, optional
         First and last day (default 2024-07-01 to 2026-06-30).
+    buying_groups : bool
+        Large accounts run several buying groups at once, one per product
+        line, with activity topics and ``opportunity_contacts`` (``mqa synth
+        --buying-groups``); its ``[topics] url_prefixes`` are
+        ``mqa.features.synth.PRODUCT_LINE_PREFIXES``. Off: the default
+        history, byte for byte.
 
     Returns
     -------
@@ -124,12 +130,13 @@ def generate_history(n_accounts: int = 2000, seed: int = 0, start: DateLike | No
         :func:`~mqa.features.files.write_history`.
     """
     from mqa.features.dates import utc_instant
-    from mqa.features.synth import DEFAULT_END, DEFAULT_START
+    from mqa.features.synth import DEFAULT_END, DEFAULT_START, BuyingGroupParams, SynthParams
     from mqa.features.synth import generate_history as _generate
 
     first = DEFAULT_START if start is None else f"{utc_instant(start, 'start'):%Y-%m-%d}"
     last = DEFAULT_END if end is None else f"{utc_instant(end, 'end'):%Y-%m-%d}"
-    return _generate(n_accounts=n_accounts, seed=seed, start=first, end=last)
+    params = SynthParams(buying_groups=BuyingGroupParams(enabled=True)) if buying_groups else None
+    return _generate(n_accounts=n_accounts, seed=seed, start=first, end=last, params=params)
 
 
 def build_features(history: HistoryLike, as_of: DateLike | Sequence[DateLike] | None = None,

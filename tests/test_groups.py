@@ -388,3 +388,12 @@ def test_the_model_report_and_bundle_carry_the_templates_and_the_trial(grouped):
     contacts = history["contacts"]
     assert not any(str(v) in text for v in contacts["contact_id"].head(50))
     assert not any(str(v) in text for v in contacts["email"].dropna().head(50))
+
+
+def test_the_public_api_generates_a_history_with_buying_groups():
+    import mqa
+
+    grouped = mqa.generate_history(200, seed=1, buying_groups=True)
+    plain = mqa.generate_history(200, seed=1)
+    assert "opportunity_contacts" in grouped and grouped["activities"]["topic"].notna().any()
+    assert "opportunity_contacts" not in plain and "topic" not in plain["activities"]
