@@ -404,6 +404,20 @@ def _with_model_topics(config, bundle):
 
 def _spark_history(args: argparse.Namespace, config, purpose: str, command: str):
     """The Spark engine, its session and the history read, checked and matched on it (``--engine spark``)."""
+    engine = _spark_engine(args, command)
+    try:
+        session = engine.local_session()
+        return engine, session, engine.read_spark_history(session, args.data, config=config, purpose=purpose)
+    except ValueError as exc:
+        from mqa.features.problems import DataError
+
+        if isinstance(exc, DataError):
+            raise
+        raise UserError(f"mqa {command}: {exc}") from None
+
+
+def _spark_engine(args: argparse.Namespace, command: str):
+    """The Spark engine module, or the message that says why it cannot run (a database URL, no PySpark)."""
     from mqa.features.sql import is_url
 
     if is_url(args.data):
@@ -416,15 +430,7 @@ def _spark_history(args: argparse.Namespace, config, purpose: str, command: str)
         if not (exc.name or "").startswith(("pyspark", "py4j")):
             raise
         raise UserError(f"mqa {command}: --engine spark needs PySpark; install the spark extra: pip install -e '.[spark]'") from None
-    try:
-        session = engine.local_session()
-        return engine, session, engine.read_spark_history(session, args.data, config=config, purpose=purpose)
-    except ValueError as exc:
-        from mqa.features.problems import DataError
-
-        if isinstance(exc, DataError):
-            raise
-        raise UserError(f"mqa {command}: {exc}") from None
+    return engine
 
 
 def cmd_features(args: argparse.Namespace) -> int:
@@ -638,6 +644,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         run = store.latest_run(before=as_of)
         if run is not None:
             previous, previous_as_of = store.run_scores(run), run["as_of"]
+    if args.engine == "spark":
+        _spark_engine(args, "predict")  # an engine that cannot run is said first
     bundle = _model_for(args, "predict")  # a bad --model is refused before the history is read
     config = _with_model_topics(config, bundle)
     if args.engine == "spark":
