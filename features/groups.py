@@ -178,15 +178,28 @@ def assign(cell, person, t, topic, stage, interest: pd.DataFrame | None = None) 
     topical activity, over a longer memory) when given, else the topical
     ones among the activities.
     """
-    df = pd.DataFrame({"cell": np.asarray(cell, np.int64), "person": np.asarray(person, np.int64),
-                       "t": np.asarray(t, np.int64), "topic": np.asarray(topic, np.int64),
-                       "stage": np.asarray(stage, np.int64)})
-    if not len(df):
+    cell, person = np.asarray(cell, np.int64), np.asarray(person, np.int64)
+    t, topic, stage = np.asarray(t, np.int64), np.asarray(topic, np.int64), np.asarray(stage, np.int64)
+    if not len(cell):
         return pd.DataFrame({c: np.empty(0, np.int64) for c in ("cell", "person", "group", "n", "last", "stage")})
-    df["tf"] = df["t"].astype(float)
-    per = df.groupby(["cell", "person"], sort=True).agg(n=("t", "size"), last=("t", "max"), mean=("tf", "mean"),
-                                                        stage=("stage", "max")).reset_index()
-    topical = df[df["topic"] >= 0] if interest is None else interest[interest["topic"] >= 0]
+    # One pass of numpy over the (many) activities: sorted by (cell, person), reduced per run.
+    # (cell, person) as one int64: one sort, not a lexsort; what is reduced per run (a count, a maximum, a sum of
+    # whole seconds from the first activity, which is exact) does not depend on the order within a run.
+    width = int(person.max()) + 1
+    key = cell * width + person
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    n = np.diff(np.r_[starts, len(key)])
+    seconds = (t[order] - t.min()) // 10**9
+    per = pd.DataFrame({"cell": key[starts] // width, "person": key[starts] % width, "n": n,
+                        "last": np.maximum.reduceat(t[order], starts),
+                        "mean": np.add.reduceat(seconds, starts) / n * 1e9 + float(t.min()),
+                        "stage": np.maximum.reduceat(stage[order], starts)})
+    if interest is None:
+        on = topic >= 0
+        interest = pd.DataFrame({"cell": cell[on], "person": person[on], "topic": topic[on]})
+    topical = interest[interest["topic"] >= 0]
     counts = topical.groupby(["cell", "person", "topic"], sort=True).size().rename("c").reset_index()
     counts = counts.sort_values(["cell", "person", "c", "topic"], ascending=[True, True, False, True], kind="stable")
     top = counts.drop_duplicates(["cell", "person"])[["cell", "person", "topic"]]
