@@ -347,7 +347,14 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(version=__version__, money=_money, num=_num, ago=ago, people_days=PEOPLE_DAYS, intent_days=INTENT_DAYS,
                        signal_days=SIGNAL_DAYS)
+    env.filters["sentence"] = sentence_case
     return env
+
+
+def sentence_case(text) -> str:
+    """The first letter in capitals, the rest as it is (Jinja's ``capitalize`` would lower-case 'ETL' and 'IT')."""
+    text = "" if text is None else str(text)
+    return text[:1].upper() + text[1:]
 
 
 def _num(value) -> str:

@@ -397,3 +397,10 @@ def test_the_public_api_generates_a_history_with_buying_groups():
     plain = mqa.generate_history(200, seed=1)
     assert "opportunity_contacts" in grouped and grouped["activities"]["topic"].notna().any()
     assert "opportunity_contacts" not in plain and "topic" not in plain["activities"]
+
+
+def test_report_sentences_keep_their_capitals():
+    from mqa.predict.report import sentence_case
+
+    assert sentence_case("intent on 'ETL' surging in the last 4 weeks") == "Intent on 'ETL' surging in the last 4 weeks"
+    assert sentence_case("") == "" and sentence_case(None) == ""
