@@ -6,9 +6,10 @@ case B, at different stages"). At each as-of date, the people engaged at an
 account in the last :data:`WINDOW_DAYS` days are split into groups:
 
 1. **by what they research**: a person's topic is the one most of their
-   topical activities carry (the activities ``topic`` column, given or read
-   from the URL through ``[topics] url_prefixes``); ties go to the first
-   topic in alphabetical order;
+   topical activities of the last :data:`TOPIC_DAYS` days carry (the
+   activities ``topic`` column, given or read from the URL through
+   ``[topics] url_prefixes``; a product line's newsletter counts here too);
+   ties go to the first topic in alphabetical order;
 2. **by when**: a person with no topical activity joins the topical group
    whose members' activity is closest in time (the mean of their activity
    times), if it is within :data:`JOIN_DAYS` days; otherwise they form, with
@@ -36,7 +37,9 @@ accounts that never converted.
 
 Everything is vectorised over accounts, dates and people: events are
 expanded to the as-of columns whose window holds them (a handful each) and
-grouped with pandas; no Python loop runs over accounts, dates or events.
+reduced per (date, person) in numpy, then grouped with pandas; no Python
+loop runs over accounts, dates or events (only :func:`describe`, writing the
+JSON of one date's few groups per account, loops over groups).
 """
 
 from __future__ import annotations
