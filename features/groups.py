@@ -591,18 +591,24 @@ def describe(ctx: Context) -> pd.Series:
     people = people.assign(contact=contact, dept=dept[p], sen=sen[p])
     people = people.sort_values(["cell", "rank", "sen", "contact"], key=lambda c: c.where(c >= 0, 99)
                                 if c.name == "sen" else c, kind="stable", na_position="last")
-    members = {key: frame for key, frame in people.groupby(["cell", "rank"], sort=False)}
+    # Each group's members as plain arrays, sliced by the runs of (cell, rank): no pandas inside the loop.
+    cell_of, rank_of = people["cell"].to_numpy(), people["rank"].to_numpy()
+    who, dept_of, sen_of = people["contact"].to_numpy(dtype=object), people["dept"].to_numpy(), people["sen"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (cell_of[1:] != cell_of[:-1]) | (rank_of[1:] != rank_of[:-1])])
+    ends = np.r_[starts[1:], len(cell_of)]
+    members = {(int(cell_of[b]), int(rank_of[b])): (int(b), int(e)) for b, e in zip(starts, ends)}
     out: dict[int, list[dict]] = {}
     order = np.lexsort((g["rank"].to_numpy(), g["cell"].to_numpy()))
     cols = {c: g[c].to_numpy() for c in ("cell", "group", "rank", "size", "stage", "last", "coverage")}
     for i in order:  # one entry per group at one date: a few per account
         row = {c: v[i] for c, v in cols.items()}
-        m = members[(row["cell"], row["rank"])]
-        depts = [vocab.departments[d] if d >= 0 else "" for d in m["dept"]]
+        b, e = members[(int(row["cell"]), int(row["rank"]))]
+        depts = [vocab.departments[d] if d >= 0 else "" for d in dept_of[b:e]]
+        named = [c for c in who[b:e] if isinstance(c, str)]
         topic = vocab.topics[int(row["group"])] if row["group"] >= 0 else None
-        coverage = None if pd.isna(row["coverage"]) else round(float(row["coverage"]), 2)
+        coverage = None if np.isnan(row["coverage"]) else round(float(row["coverage"]), 2)
         missing = _missing(found.template[i], found.fill[i], vocab)
-        span = _seniority_span(list(m["sen"]))
+        span = _seniority_span(list(sen_of[b:e]))
         name = _team_name(depts)
         size = int(row["size"])
         what = f"evaluating '{topic}'" if topic else "no topic in what they read"
@@ -610,8 +616,7 @@ def describe(ctx: Context) -> pd.Series:
             + (f", missing: {_and(missing)}" if missing else "")
         out.setdefault(int(row["cell"]), []).append({
             "group": int(row["rank"]) + 1, "name": name, "topic": topic, "size": size,
-            "contacts": [c for c in m["contact"] if isinstance(c, str)],
-            "unnamed": int((~m["contact"].map(lambda c: isinstance(c, str))).sum()),
+            "contacts": named, "unnamed": (e - b) - len(named),
             "seniority": span, "personas": [vocab.persona_name(q) for q in np.flatnonzero(found.fill[i])],
             "coverage": coverage, "missing": missing, "stage": STAGES[int(row["stage"])],
             "last_activity": pd.Timestamp(int(row["last"]), tz="UTC").isoformat(), "summary": summary})
