@@ -594,7 +594,7 @@ def describe(ctx: Context) -> pd.Series:
     # Each group's members as plain arrays, sliced by the runs of (cell, rank): no pandas inside the loop.
     cell_of, rank_of = people["cell"].to_numpy(), people["rank"].to_numpy()
     who, dept_of, sen_of = people["contact"].to_numpy(dtype=object), people["dept"].to_numpy(), people["sen"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, (cell_of[1:] != cell_of[:-1]) | (rank_of[1:] != rank_of[:-1])])
+    starts = np.flatnonzero(np.r_[len(cell_of) > 0, (cell_of[1:] != cell_of[:-1]) | (rank_of[1:] != rank_of[:-1])])
     ends = np.r_[starts[1:], len(cell_of)]
     members = {(int(cell_of[b]), int(rank_of[b])): (int(b), int(e)) for b, e in zip(starts, ends)}
     out: dict[int, list[dict]] = {}

@@ -404,3 +404,14 @@ def test_report_sentences_keep_their_capitals():
 
     assert sentence_case("intent on 'ETL' surging in the last 4 weeks") == "Intent on 'ETL' surging in the last 4 weeks"
     assert sentence_case("") == "" and sentence_case(None) == ""
+
+
+def test_no_one_known_by_name_means_no_groups():
+    """Activities without a person (reverse-IP visits only), or no activities at all: no group, no error."""
+    t = tables()
+    anonymous = t["activities"].drop(columns=["contact_id"])
+    for acts in (anonymous, anonymous.iloc[:0]):
+        h = read_history({"accounts": t["accounts"], "opportunities": t["opportunities"], "activities": acts})
+        assert describe(at(h)).isna().all()
+        rows = build_features(h, as_of=[AS_OF], features=NAMES)
+        assert rows[NAMES].isna().all().all()  # the family is empty: no topics, or no one
