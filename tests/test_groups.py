@@ -115,8 +115,7 @@ def test_each_group_has_its_stage_seniority_and_missing_personas(history):
     assert data["coverage"] == 1.0 and data["missing"] == []
     assert marketing["coverage"] == 0.0
     assert marketing["missing"] == ["someone from engineering", "an IT director or above"]
-    assert data["summary"] == "IT team: evaluating 'data pipelines', 4 people, VP to individual contributor" or \
-        data["summary"].startswith("Engineering team: evaluating 'data pipelines', 4 people")
+    assert data["summary"] == "Engineering team: evaluating 'data pipelines', 4 people, VP to individual contributor"
     assert marketing["summary"] == ("Marketing team: evaluating 'reverse etl', 2 people, VP to individual contributor, "
                                     "missing: someone from engineering and an IT director or above")
 
@@ -138,7 +137,7 @@ def test_templates_learn_only_from_deals_won_by_then(history):
     # Before five won deals have closed there is no template: coverage is unknown, not zero.
     early = day(60 + 30 * 3)  # four deals closed
     rows = build_features(history, as_of=[early, AS_OF], features=NAMES, accounts=["A"])
-    assert np.isnan(rows["buying_group__top_coverage_90d"].iloc[0]) or rows["buying_group__top_size_90d"].iloc[0] == 0
+    assert np.isnan(rows["buying_group__top_coverage_90d"].iloc[0]) and rows["buying_group__top_coverage_90d"].iloc[1] == 1.0
     with_five = read_history(tables(n_won=5))
     late = build_features(with_five, as_of=[AS_OF], features=NAMES, accounts=["A"]).iloc[0]
     assert late["buying_group__top_coverage_90d"] == 1.0
@@ -225,8 +224,7 @@ def test_the_model_report_states_the_template(history):
     summary = template_summary(history, FeatureSettings())
     overall = summary["templates"][0]
     assert overall["topic"] is None and overall["won"] == 6
-    assert [p["persona"] for p in overall["personas"]] == ["engineering", "IT, director or above"] or \
-        [p["persona"] for p in overall["personas"]] == ["IT, director or above", "engineering"]
+    assert [p["persona"] for p in overall["personas"]] == ["engineering", "IT, director or above"]
     assert overall["sentence"].startswith("groups that opened won opportunities usually had ")
     assert "median 2 people (6 won deals)" in overall["sentence"]
 
